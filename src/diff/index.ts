@@ -1,0 +1,1 @@
+export { type DiffLines, type FileDiff, parseGitDiff, parsePatch } from "./patch.js";
