@@ -100,6 +100,15 @@ function resolve(raw: RawConfig): ResolvedConfig {
   };
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  object: "a mapping",
+  array: "a list",
+  integer: "an integer",
+  boolean: "true or false",
+  string: "a string",
+  number: "a number",
+};
+
 function firstLine(s: string): string {
   return s.split("\n")[0];
 }
@@ -163,7 +172,7 @@ function explain(
         message = `${where} must be on, off, a severity (critical, warn, style) or { enabled, severity }`;
         break;
       case "type":
-        message = `${where} must be ${e.params.type === "object" ? "a mapping" : e.params.type === "array" ? "a list" : `a ${e.params.type}`}`;
+        message = `${where} must be ${TYPE_NAMES[String(e.params.type)] ?? `a ${e.params.type}`}`;
         break;
       default:
         message = `${where} ${e.message ?? "is not valid"}`;
