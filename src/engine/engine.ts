@@ -110,6 +110,11 @@ export class Engine {
     options: ReviewOptions,
   ): Promise<{ findings: Finding[]; notes: string[] }> {
     const lines = text.split(/\r?\n/);
+    let starts: number[] | undefined;
+    const lineStarts = () => {
+      starts ??= computeLineStarts(text);
+      return starts;
+    };
     const added = file.lines?.added;
     const probe = added ? [...added].map((n) => lines[n - 1] ?? "").join("\n") : text;
     const rules = this.triggered(kind, probe, options.selection);
@@ -137,7 +142,7 @@ export class Engine {
       py: models.py as PythonModel,
       yaml: models.yaml as YamlModel,
       report: (target: ReportTarget, opts?: ReportOptions) =>
-        raw.push(this.toRaw(rule, target, opts, text, lines)),
+        raw.push(this.toRaw(rule, target, opts, text, lineStarts)),
     });
 
     if (kind === "python") {
@@ -150,7 +155,7 @@ export class Engine {
         for (const rule of active) {
           if (rule.tier === "match") {
             for (const hit of runMatch(rule.match!, py)) {
-              raw.push(this.toRaw(rule, hit.call, { message: hit.message }, text, lines));
+              raw.push(this.toRaw(rule, hit.call, { message: hit.message }, text, lineStarts));
             }
           } else if (rule.tier === "check") {
             runCheck(rule, contextFor(rule, { py }), checks.get(rule.id)!);
@@ -162,7 +167,7 @@ export class Engine {
             const rule = table.ruleOfPattern[m.patternIndex];
             if (!rule || !wanted.has(rule.id) || !customPredicatesHold(table.query, m, py)) continue;
             const node = m.captures.find((c) => c.name === "report")?.node;
-            if (node) raw.push(this.toRaw(rule, node, undefined, text, lines));
+            if (node) raw.push(this.toRaw(rule, node, undefined, text, lineStarts));
           }
         }
         // Findings inside unparsable code would be guesses.
@@ -229,14 +234,13 @@ export class Engine {
     target: ReportTarget,
     opts: ReportOptions | undefined,
     text: string,
-    lines: string[],
+    lineStarts: () => number[],
   ): RawFinding {
-    const span = targetSpan(target, lines);
     return {
       rule,
-      span,
+      span: targetSpan(target, text, lineStarts),
       message: opts?.message ?? rule.message,
-      fix: opts?.fix ? buildFix(opts.fix, text) : undefined,
+      fix: opts?.fix ? buildFix(opts.fix, text, lineStarts()) : undefined,
     };
   }
 
@@ -271,14 +275,18 @@ function customPredicatesHold(query: Query, match: QueryMatch, py: PythonModel):
   return true;
 }
 
-function targetSpan(target: ReportTarget, lines: string[]): Span {
+function targetSpan(target: ReportTarget, text: string, lineStarts: () => number[]): Span {
   if ("startIndex" in target) return spanOf(target as Node);
   if ("start" in target) return target as Span;
   const t = target as { line: number; column?: number; endLine?: number };
   // A bare line: locate it by offset so ERROR-node filtering still works.
-  let start = 0;
-  for (let i = 0; i < t.line - 1 && i < lines.length; i++) start += lines[i].length + 1;
-  const column = t.column ?? firstNonSpace(lines[t.line - 1] ?? "") + 1;
+  const starts = lineStarts();
+  const start = starts[Math.min(t.line, starts.length) - 1] ?? 0;
+  let column = t.column;
+  if (column === undefined) {
+    column = 1;
+    while (text[start + column - 1] === " " || text[start + column - 1] === "\t") column++;
+  }
   return {
     start: start + column - 1,
     end: start + column - 1,
@@ -288,9 +296,10 @@ function targetSpan(target: ReportTarget, lines: string[]): Span {
   };
 }
 
-function firstNonSpace(s: string): number {
-  const m = /\S/.exec(s);
-  return m ? m.index : 0;
+function computeLineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return starts;
 }
 
 /** Decides which line a finding is reported on under the diff filter, or undefined to drop it. */
@@ -322,9 +331,7 @@ function offsetToPosition(
   return { line: lo + 1, column: Math.min(offset, text.length) - lineStarts[lo] + 1 };
 }
 
-function buildFix(input: FixInput, text: string): Fix {
-  const lineStarts: number[] = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+function buildFix(input: FixInput, text: string, lineStarts: number[]): Fix {
   const ranges = input.edits
     .map((e) => {
       const at = e.at as { startIndex?: number; endIndex?: number; start?: number; end?: number };

@@ -86,8 +86,18 @@ export function resolveDotted(text: string, imports: ImportMap): ResolvedName | 
  */
 export function nameMatches(name: string | undefined, pattern: string): boolean {
   if (name === undefined) return false;
-  if (!pattern.includes("*")) return name === canonicalName(pattern);
+  if (!pattern.includes("*")) return name === canonicalPattern(pattern);
   return globRegex(pattern).test(name);
+}
+
+const patternCache = new Map<string, string>();
+function canonicalPattern(pattern: string): string {
+  let c = patternCache.get(pattern);
+  if (c === undefined) {
+    c = canonicalName(pattern);
+    patternCache.set(pattern, c);
+  }
+  return c;
 }
 
 const globCache = new Map<string, RegExp>();

@@ -1,4 +1,4 @@
-import type { Node, Query, Tree } from "web-tree-sitter";
+import { type Node, Query, type Tree } from "web-tree-sitter";
 import {
   addImportBindings,
   anyNameMatches,
@@ -22,9 +22,11 @@ export const INDEX_QUERY = `
 (while_statement) @while
 (with_statement) @with
 (if_statement condition: (_) @cond) @if
-(comment) @comment
-(ERROR) @error
 `;
+
+// Run only when needed: comments are many and few rules read them; errors exist only in broken files.
+const COMMENT_QUERY = "(comment) @comment";
+const ERROR_QUERY = "(ERROR) @error (MISSING) @error";
 
 /** A node's extent: string offsets for containment tests, 1-based lines for reports. */
 export interface Span {
@@ -464,8 +466,8 @@ export class PythonModel {
   readonly loops: Loop[] = [];
   readonly withs: WithBlock[] = [];
   readonly ifs: IfBlock[] = [];
-  readonly comments: Comment[] = [];
-  readonly errors: Span[] = [];
+  private _comments?: Comment[];
+  private _errors?: Span[];
 
   constructor(
     readonly tree: Tree,
@@ -521,12 +523,6 @@ export class PythonModel {
         case "if":
           if (r.sub) this.ifs.push({ node: r.node, condition: r.sub, ...spanOf(r.node) });
           break;
-        case "comment":
-          this.comments.push({ node: r.node, text: r.node.text, ...spanOf(r.node) });
-          break;
-        case "error":
-          this.errors.push(spanOf(r.node));
-          break;
       }
     }
     const byStart = (a: Span, b: Span) => a.start - b.start;
@@ -553,6 +549,22 @@ export class PythonModel {
         fn.parentFunction = parentFn;
       }
     }
+  }
+
+  /** Every comment in the file, in source order. */
+  get comments(): Comment[] {
+    this._comments ??= runSmallQuery(this.tree, COMMENT_QUERY).map((node) => ({
+      node,
+      text: node.text,
+      ...spanOf(node),
+    }));
+    return this._comments;
+  }
+
+  /** Regions tree-sitter could not parse; findings inside them are dropped. */
+  get errors(): Span[] {
+    this._errors ??= this.tree.rootNode.hasError ? runSmallQuery(this.tree, ERROR_QUERY).map(spanOf) : [];
+    return this._errors;
   }
 
   private innermost<T extends Span>(list: T[], pos: number, exclude?: T): T | undefined {
@@ -667,6 +679,16 @@ export class PythonModel {
   commentsOn(line: number): Comment[] {
     return this.comments.filter((c) => c.line === line);
   }
+}
+
+const smallQueries = new Map<string, Query>();
+function runSmallQuery(tree: Tree, source: string): Node[] {
+  let q = smallQueries.get(source);
+  if (!q) {
+    q = new Query(tree.language, source);
+    smallQueries.set(source, q);
+  }
+  return q.captures(tree.rootNode).map((c) => c.node);
 }
 
 function offsetOf(at: Node | Span | number): number {
