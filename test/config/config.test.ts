@@ -121,3 +121,21 @@ describe("selectRules", () => {
     expect(selectRules(config, rules, ["all"]).size).toBe(4);
   });
 });
+
+describe("path globs", () => {
+  // Catastrophic backtracking would hang here until the test times out.
+  it("answer pathological patterns on long paths", () => {
+    const { config, errors } = loadConfig(
+      `paths:\n  include:\n    - "${"**/".repeat(40)}x"\n    - "${"*a".repeat(30)}b"\n    - "${"@(a|a)".repeat(12)}!(b)"\n`,
+      rules,
+    );
+    expect(errors).toEqual([]);
+    const keep = pathFilter(config);
+    expect(keep(`${"a/".repeat(60)}${"a".repeat(200)}`)).toBe(false);
+    expect(keep(`${"a/".repeat(60)}x`)).toBe(true);
+  });
+  it("rejects over-long patterns", () => {
+    const { errors } = loadConfig(`paths:\n  exclude: ["${"x".repeat(600)}"]\n`, rules);
+    expect(errors[0].message).toMatch(/paths\.exclude\.0/);
+  });
+});
