@@ -35,6 +35,7 @@ Options:
   --select ID|PACK|all run only these rules or packs (comma-separated or repeated);
                        "all" also turns on opt-in rules
   --format FORMAT      text (default), json, sarif or github
+  --fail-on LEVEL      critical, warn, style or never: overrides fail_on from the config
   --no-color           plain text output
   -h, --help           this help
 
@@ -51,6 +52,7 @@ interface Io {
 }
 
 const FORMATS = ["text", "json", "sarif", "github"] as const;
+const FAIL_ON: ResolvedConfig["failOn"][] = ["critical", "warn", "style", "never"];
 type Format = (typeof FORMATS)[number];
 
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -82,6 +84,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const root = repoRoot(io.cwd) ?? io.cwd;
         const config = readConfig(values.config, root, engine, io);
         if (!config) return 2;
+        const failOn = values["fail-on"];
+        if (failOn !== undefined) {
+          if (!FAIL_ON.includes(failOn as ResolvedConfig["failOn"])) {
+            throw new UsageError(`--fail-on must be one of ${FAIL_ON.join(", ")}`);
+          }
+          config.failOn = failOn as ResolvedConfig["failOn"];
+        }
         const select = (values.select ?? [])
           .flatMap((s) => s.split(","))
           .map((s) => s.trim())
@@ -127,6 +136,7 @@ function parse(argv: string[]) {
       config: { type: "string" },
       select: { type: "string", multiple: true },
       format: { type: "string" },
+      "fail-on": { type: "string" },
       base: { type: "string" },
       head: { type: "string" },
       "no-color": { type: "boolean" },

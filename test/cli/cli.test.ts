@@ -110,6 +110,9 @@ describe("mlreview check", () => {
     writeFileSync(path.join(cfgDir, "lenient.yml"), "fail_on: never\n");
     writeFileSync(path.join(cfgDir, "off.yml"), "rules:\n  pyyaml/unsafe-load: off\n");
     expect((await run(["check", "a.py", "--config", "lenient.yml", ...ONLY_UNSAFE], cfgDir)).code).toBe(0);
+    expect((await run(["check", "a.py", "--fail-on", "never", ...ONLY_UNSAFE], cfgDir)).code).toBe(0);
+    expect((await run(["check", "a.py", "--config", "lenient.yml", "--fail-on", "critical", ...ONLY_UNSAFE], cfgDir)).code).toBe(1);
+    expect((await run(["check", "a.py", "--fail-on", "sometimes"], cfgDir)).code).toBe(2);
     const off = await run(["check", "a.py", "--config", "off.yml", "--format", "json"], cfgDir);
     expect(
       JSON.parse(off.stdout).findings.filter((f: { rule: string }) => f.rule === "pyyaml/unsafe-load"),
