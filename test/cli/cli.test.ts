@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import Ajv from "ajv-draft-04";
+import AjvDraft04 from "ajv-draft-04";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { packageRoot } from "../../src/engine/load-rules.js";
@@ -77,7 +77,12 @@ describe("mlreview check", () => {
     const require = createRequire(import.meta.url);
     const schemaPath = require.resolve("@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
     const schema = JSON.parse(readFileSync(schemaPath, "utf8"));
-    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false });
+    const ajv = new AjvDraft04.default({
+      allErrors: true,
+      strict: false,
+      validateFormats: false,
+      unicodeRegExp: false,
+    });
     const validate = ajv.compile(schema);
     const log = JSON.parse(r.stdout);
     expect(validate(log), JSON.stringify(validate.errors, null, 1)).toBe(true);
@@ -111,7 +116,14 @@ describe("mlreview check", () => {
     writeFileSync(path.join(cfgDir, "off.yml"), "rules:\n  pyyaml/unsafe-load: off\n");
     expect((await run(["check", "a.py", "--config", "lenient.yml", ...ONLY_UNSAFE], cfgDir)).code).toBe(0);
     expect((await run(["check", "a.py", "--fail-on", "never", ...ONLY_UNSAFE], cfgDir)).code).toBe(0);
-    expect((await run(["check", "a.py", "--config", "lenient.yml", "--fail-on", "critical", ...ONLY_UNSAFE], cfgDir)).code).toBe(1);
+    expect(
+      (
+        await run(
+          ["check", "a.py", "--config", "lenient.yml", "--fail-on", "critical", ...ONLY_UNSAFE],
+          cfgDir,
+        )
+      ).code,
+    ).toBe(1);
     expect((await run(["check", "a.py", "--fail-on", "sometimes"], cfgDir)).code).toBe(2);
     const off = await run(["check", "a.py", "--config", "off.yml", "--format", "json"], cfgDir);
     expect(

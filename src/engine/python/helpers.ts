@@ -35,7 +35,7 @@ export function literal(node: Node | null | undefined): Literal | undefined {
       let value = "";
       for (const part of node.namedChildren) {
         const lit = literal(part);
-        if (!lit || lit.kind !== "str") return undefined;
+        if (lit?.kind !== "str") return undefined;
         value += lit.value;
       }
       return { kind: "str", value };

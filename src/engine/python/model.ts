@@ -370,7 +370,7 @@ export class WithBlock implements Span {
       this._items = [];
       const clause = this.node.namedChildren.find((c) => c?.type === "with_clause");
       for (const item of clause?.namedChildren ?? []) {
-        if (!item || item.type !== "with_item") continue;
+        if (item?.type !== "with_item") continue;
         const value = item.childForFieldName("value");
         if (!value) continue;
         if (value.type === "as_pattern") {
@@ -408,7 +408,7 @@ function targetNames(left: Node): string[] {
 
 function decoratorNodes(def: Node): Node[] {
   const parent = def.parent;
-  if (!parent || parent.type !== "decorated_definition") return [];
+  if (parent?.type !== "decorated_definition") return [];
   return parent.namedChildren.filter((c): c is Node => c?.type === "decorator");
 }
 

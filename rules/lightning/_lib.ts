@@ -1,0 +1,122 @@
+import type { Node } from "web-tree-sitter";
+import { lightningModules, localAncestry, localDescendants } from "../../src/engine/python/frameworks.js";
+import type { ClassDef, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
+
+// Shared by the lightning checks: which modules turn automatic optimisation off, and what a
+// "dataset" value looks like when stored on a module.
+
+export { lightningModules };
+
+/** A method defined on the class or on one of its ancestors in the same file. */
+export function findMethod(py: PythonModel, cls: ClassDef, name: string): FunctionDef | undefined {
+  for (const c of localAncestry(py, cls)) {
+    const m = c.method(name);
+    if (m) return m;
+  }
+  return undefined;
+}
+
+/** True when the module (or a local base) sets `self.automatic_optimization = False` or overrides it. */
+export function usesManualOptimization(py: PythonModel, cls: ClassDef): boolean {
+  for (const c of localAncestry(py, cls)) {
+    if (c.method("automatic_optimization")) return true;
+    for (const a of py.assignmentsIn(c)) {
+      if (a.targets.some((t) => t === "self.automatic_optimization" || t === "automatic_optimization"))
+        return true;
+    }
+    if (py.callsIn(c).some((call) => call.method === "manual_backward")) return true;
+  }
+  return false;
+}
+
+/** True when the class, a local base or a local subclass calls `save_hyperparameters` or fills `self.hparams`. */
+export function savesHyperparameters(py: PythonModel, cls: ClassDef): boolean {
+  const related = [...localAncestry(py, cls), ...localDescendants(py, cls)];
+  return related.some((c) =>
+    py
+      .callsIn(c)
+      .some(
+        (call) =>
+          call.method === "save_hyperparameters" ||
+          (call.method === "update" && /^self\.hparams$/.test(call.receiver?.text ?? "")),
+      ),
+  );
+}
+
+// Calls whose result is a dataset, a DataFrame or a data array read from somewhere.
+export const DATA_CONSTRUCTORS = [
+  "pandas.read_*",
+  "pandas.DataFrame",
+  "polars.read_*",
+  "polars.scan_*",
+  "polars.DataFrame",
+  "numpy.load",
+  "numpy.loadtxt",
+  "numpy.genfromtxt",
+  "numpy.fromfile",
+  "datasets.load_dataset",
+  "datasets.load_from_disk",
+  "datasets.Dataset.from_*",
+  "torchvision.datasets.*",
+  "torchaudio.datasets.*",
+  "torchtext.datasets.*",
+  "torch.utils.data.TensorDataset",
+  "torch.utils.data.ConcatDataset",
+  "torch.utils.data.Subset",
+  "torch.utils.data.random_split",
+  "sklearn.datasets.load_*",
+  "sklearn.datasets.fetch_*",
+];
+
+const DATASET_BASES = [
+  "torch.utils.data.Dataset",
+  "torch.utils.data.IterableDataset",
+  "torch.utils.data.dataset.Dataset",
+];
+
+/** Local classes that are torch datasets. */
+export function localDatasetClasses(py: PythonModel): Set<string> {
+  const names = new Set<string>();
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const c of py.classes) {
+      if (names.has(c.name)) continue;
+      if (c.bases.some((b) => DATASET_BASES.includes(b) || names.has(b))) {
+        names.add(c.name);
+        changed = true;
+      }
+    }
+  }
+  return names;
+}
+
+/** Parameter names that say "this is a dataset or a frame": `dataset`, `train_ds`, `df`, `val_df`. */
+export const DATASET_PARAM = /^(?:[a-z]+_)?(?:dataset|ds|df|dataframe)$/i;
+
+const DATA_ANNOTATIONS = [
+  "torch.utils.data.Dataset",
+  "torch.utils.data.IterableDataset",
+  "torch.utils.data.dataset.Dataset",
+  "pandas.DataFrame",
+  "polars.DataFrame",
+  "numpy.ndarray",
+  "datasets.Dataset",
+  "datasets.DatasetDict",
+];
+
+/** True when an annotation names a dataset, frame or array type. */
+export function isDataAnnotation(py: PythonModel, annotation: Node | undefined): boolean {
+  if (!annotation) return false;
+  const text = annotation.text.replace(/^Optional\[(.*)\]$/, "$1");
+  const name = py.resolve(text);
+  return name !== undefined && DATA_ANNOTATIONS.includes(name);
+}
+
+/** `validation_step`-style hooks where Lightning logs per epoch by default. */
+export const EVAL_STEP_HOOKS = new Set([
+  "validation_step",
+  "test_step",
+  "on_validation_batch_end",
+  "on_test_batch_end",
+]);
