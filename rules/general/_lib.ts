@@ -1,0 +1,214 @@
+import type { Node } from "web-tree-sitter";
+import { anyNameMatches } from "../../src/engine/names.js";
+import { constructorOf } from "../../src/engine/python/flow.js";
+import type { CallSite, Loop, PythonModel, Span } from "../../src/engine/python/model.js";
+import type { CheckContext } from "../../src/engine/rule.js";
+
+// Shared pieces of the `general` pack (not a rule: no YAML beside it).
+
+/** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
+export function onTriggerLine(ctx: CheckContext, line: number): boolean {
+  const text = ctx.lines[line - 1] ?? "";
+  return ctx.rule.triggers.some((t) => t.test(text));
+}
+
+/** The first candidate on an added line that matches a trigger (for once-per-file findings). */
+export function firstReportable<T extends { line: number }>(ctx: CheckContext, list: T[]): T | undefined {
+  return list.find((x) => ctx.isAdded(x.line) && onTriggerLine(ctx, x.line));
+}
+
+// ---- estimators and preprocessors ------------------------------------------------------------
+
+export const PREPROCESSORS = [
+  "sklearn.preprocessing.StandardScaler",
+  "sklearn.preprocessing.MinMaxScaler",
+  "sklearn.preprocessing.RobustScaler",
+  "sklearn.preprocessing.MaxAbsScaler",
+  "sklearn.preprocessing.QuantileTransformer",
+  "sklearn.preprocessing.PowerTransformer",
+  "sklearn.preprocessing.OneHotEncoder",
+  "sklearn.preprocessing.OrdinalEncoder",
+  "sklearn.preprocessing.TargetEncoder",
+  "sklearn.preprocessing.KBinsDiscretizer",
+  "sklearn.preprocessing.SplineTransformer",
+  "sklearn.impute.*",
+  "sklearn.decomposition.*",
+  "sklearn.feature_selection.*",
+  "sklearn.feature_extraction.text.CountVectorizer",
+  "sklearn.feature_extraction.text.TfidfVectorizer",
+  "sklearn.feature_extraction.text.TfidfTransformer",
+  "sklearn.compose.ColumnTransformer",
+  "sklearn.compose.make_column_transformer",
+  "category_encoders.*",
+  "keras.layers.Normalization",
+  "keras.layers.TextVectorization",
+  "keras.layers.StringLookup",
+  "keras.layers.IntegerLookup",
+  "keras.layers.Discretization",
+  "keras.layers.experimental.preprocessing.*",
+  "keras.preprocessing.text.Tokenizer",
+  "keras.src.legacy.preprocessing.text.Tokenizer",
+];
+
+/** Methods that fit a preprocessor's state on data. */
+export const FIT_METHODS = ["fit", "fit_transform", "fit_on_texts", "adapt"];
+
+/** The preprocessor class a fit call is made on, or undefined when it is not (known to be) one. */
+export function preprocessorOf(py: PythonModel, call: CallSite): string | undefined {
+  if (!call.method || !FIT_METHODS.includes(call.method)) return undefined;
+  const ctor = constructorOf(py, call.receiver, call);
+  return ctor && anyNameMatches(ctor, PREPROCESSORS) && /\.[A-Z_a-z]\w*$/.test(ctor) ? ctor : undefined;
+}
+
+const ESTIMATOR_MODULES =
+  /^(sklearn\.(?!preprocessing|impute|decomposition|feature_selection|feature_extraction|compose|model_selection|pipeline|metrics)|xgboost\.|lightgbm\.|catboost\.)/;
+
+/** True for a model class of sklearn / xgboost / lightgbm / catboost (not a transformer or splitter). */
+export function isEstimatorClass(name: string | undefined): boolean {
+  return !!name && ESTIMATOR_MODULES.test(name) && /\.[A-Z]\w*$/.test(name);
+}
+
+export const CLASSIFIER = /(Classifier|LogisticRegression\w*|\.SVC|\.LinearSVC|\.NuSVC|NB|Perceptron)$/;
+
+// ---- training sites --------------------------------------------------------------------------
+
+export interface TrainingSite {
+  kind: "loop" | "keras" | "estimator" | "lightning" | "hf";
+  /** Where a finding about the run goes (the `for epoch` line, the `.fit(` call). */
+  at: Span;
+  call?: CallSite;
+  loop?: Loop;
+}
+
+const TRAIN_CALL = /^(backward|step|fit|train_one_epoch|train_epoch|run_epoch|train_step)$|^train/;
+
+/** An epoch loop: `for epoch in range(...)` (or its iterable names epochs) that trains inside. */
+export function isEpochLoop(py: PythonModel, loop: Loop): boolean {
+  if (loop.kind !== "for") return false;
+  const head = `${loop.target?.text ?? ""} ${loop.iter?.text ?? ""}`;
+  if (!/epoch/i.test(head)) return false;
+  return py.within(py.calls, loop).some((c) => c.method !== undefined && TRAIN_CALL.test(c.method));
+}
+
+/** Every place the file trains a model, in source order. */
+export function trainingSites(py: PythonModel): TrainingSite[] {
+  const out: TrainingSite[] = [];
+  const epochLoops = py.loops.filter((l) => isEpochLoop(py, l));
+  // Only the outermost epoch loop counts.
+  for (const l of epochLoops)
+    if (!epochLoops.some((o) => o !== l && o.start < l.start && l.end <= o.end))
+      out.push({ kind: "loop", at: l, loop: l });
+  const usesKeras = py.importsModule("keras", "tensorflow");
+  for (const call of py.methodCalls("fit", "train")) {
+    const ctor = constructorOf(py, call.receiver, call);
+    if (call.method === "fit") {
+      if (ctor && anyNameMatches(ctor, ["lightning.pytorch.Trainer"]))
+        out.push({ kind: "lightning", at: call, call });
+      else if (isEstimatorClass(ctor)) out.push({ kind: "estimator", at: call, call });
+      else if (usesKeras && (call.keywords.has("epochs") || (ctor && /^keras\./.test(ctor))))
+        out.push({ kind: "keras", at: call, call });
+    } else if (
+      ctor &&
+      anyNameMatches(ctor, ["transformers.Trainer", "transformers.Seq2SeqTrainer", "trl.*Trainer"])
+    ) {
+      out.push({ kind: "hf", at: call, call });
+    }
+  }
+  return out.sort((a, b) => a.at.start - b.at.start);
+}
+
+// ---- metrics ------------------------------------------------------------------------------------
+
+/** Other metrics next to accuracy that account for class imbalance. */
+export const IMBALANCE_AWARE =
+  /\b(f1_score|fbeta_score|f1|F1Score|FBetaScore|precision_score|recall_score|precision_recall\w*|Precision|Recall|roc_auc_score|roc_curve|AUROC|AUC|auc|average_precision_score|AveragePrecision|balanced_accuracy_score|classification_report|matthews_corrcoef|MatthewsCorrCoef|cohen_kappa_score|CohenKappa|confusion_matrix|ConfusionMatrix)\b|["'](f1|precision|recall|auc|roc_auc|AUC|balanced_accuracy|average_precision|f1_macro|f1_weighted|pr_auc)["']/;
+
+/** Evidence in the file that classes are imbalanced (or known to be). */
+export function imbalanceEvidence(py: PythonModel): boolean {
+  const kw = [
+    "class_weight",
+    "stratify",
+    "pos_weight",
+    "scale_pos_weight",
+    "is_unbalance",
+    "auto_class_weights",
+    "sample_weight",
+  ];
+  for (const c of py.calls) {
+    if ([...c.keywords.keys()].some((k) => kw.includes(k))) return true;
+    if (
+      c.method === "value_counts" ||
+      c.method === "compute_class_weight" ||
+      c.method === "compute_sample_weight"
+    )
+      return true;
+    if (c.is("torch.utils.data.WeightedRandomSampler", "imblearn.**")) return true;
+  }
+  return py.importsModule("imblearn");
+}
+
+/** Where the file computes accuracy: `accuracy_score(...)`, `Accuracy(...)`, `metrics=["accuracy"]`. */
+export function accuracyUses(py: PythonModel): Node[] {
+  const out: Node[] = [];
+  for (const c of py.calls) {
+    if (
+      c.is(
+        "sklearn.metrics.accuracy_score",
+        "torchmetrics.Accuracy",
+        "torchmetrics.classification.*Accuracy",
+        "torchmetrics.functional.accuracy",
+        "keras.metrics.*Accuracy",
+        "evaluate.load",
+      )
+    ) {
+      if (c.is("evaluate.load") && !/^["']accuracy["']$/.test(c.args[0]?.text ?? "")) continue;
+      out.push(c.node);
+    }
+    const m = c.keywords.get("metrics");
+    if (m && (m.type === "list" || m.type === "tuple")) {
+      for (const item of m.namedChildren)
+        if (item && /^["'](accuracy|acc)["']$/.test(item.text)) out.push(item);
+    }
+  }
+  return out.sort((a, b) => a.startIndex - b.startIndex);
+}
+
+// ---- data flow -----------------------------------------------------------------------------------
+
+/**
+ * The variables an expression takes its data from: `df` in `df[cols]` or `df.values`, both
+ * arrays in `np.hstack([a, b])`. Modules and callees are left out, so following these names
+ * does not taint every later use of `np` or of a column list.
+ */
+export function dataNames(py: PythonModel, node: Node): Set<string> {
+  const out = new Set<string>();
+  const visit = (n: Node | null | undefined) => {
+    if (!n) return;
+    switch (n.type) {
+      case "identifier":
+        if (!py.imports.has(n.text)) out.add(n.text);
+        return;
+      case "subscript":
+      case "attribute":
+        visit(n.childForFieldName(n.type === "subscript" ? "value" : "object"));
+        return;
+      case "call": {
+        const fn = n.childForFieldName("function");
+        // A method on data (`df.fillna(0)`) carries that data; a function's result carries its arguments.
+        if (fn?.type === "attribute") visit(fn.childForFieldName("object"));
+        visit(n.childForFieldName("arguments"));
+        return;
+      }
+      case "keyword_argument":
+        visit(n.childForFieldName("value"));
+        return;
+      case "lambda":
+      case "string":
+        return;
+      default:
+        for (const c of n.namedChildren) visit(c);
+    }
+  };
+  visit(node);
+  return out;
+}

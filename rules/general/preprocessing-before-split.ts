@@ -1,0 +1,62 @@
+import type { Node } from "web-tree-sitter";
+import {
+  assignmentOf,
+  followNames,
+  rootName,
+  splitCalls,
+  splitOutputs,
+  splitReads,
+} from "../../src/engine/python/flow.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { dataNames, preprocessorOf } from "./_lib.js";
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const splits = splitCalls(py);
+  if (splits.length === 0) return;
+  for (const call of py.calls) {
+    const ctor = preprocessorOf(py, call);
+    if (!ctor) continue;
+    const data: Node | undefined =
+      call.arg("X", 0) ?? call.arg("raw_documents", 0) ?? call.arg("texts", 0) ?? call.arg("data", 0);
+    if (!data) continue;
+    const scope = py.functionAt(call);
+    // `self` is too coarse a root to follow: every attribute of the object would look like this data.
+    const fitted = [...dataNames(py, data)].filter((n) => n !== "self");
+    if (fitted.length === 0) continue;
+    // Data that already came out of a split (X_train) is what should be fitted on.
+    const earlierOutputs = new Set(
+      splits
+        .filter((s) => s.call.end <= call.start && py.functionAt(s.call) === scope)
+        .flatMap((s) => splitOutputs(py, s)),
+    );
+    if (fitted.some((n) => earlierOutputs.has(n) || /train|_tr$|^tr_/i.test(n))) continue;
+    // Fitting inside a loop over folds: the fold's own rows, or at least not "before" the split.
+    if (
+      py
+        .loopsAt(call)
+        .some((l) =>
+          splits.some((s) => l.iter && s.call.start >= l.iter.startIndex && s.call.end <= l.iter.endIndex),
+        )
+    )
+      continue;
+    const seeds = new Set(fitted);
+    const own = assignmentOf(py, call);
+    if (own) for (const t of own.targets) if (rootName(t)) seeds.add(rootName(t)!);
+    const later = splits.find(
+      (s) =>
+        s.call.start > call.end &&
+        py.functionAt(s.call) === scope &&
+        splitReads(s, followNames(py, seeds, call.start, s.call, scope)),
+    );
+    if (!later) continue;
+    const cls = ctor.split(".").pop();
+    const splitName = later.kind === "cross_validation" ? "cross-validated" : "split";
+    ctx.report(call, {
+      message:
+        `This ${cls} is fitted on the full data, which is ${splitName} later (line ${later.call.line}), so statistics ` +
+        "from the test rows leak into training. Split first and fit on the training part only, or put the " +
+        "preprocessing in a `Pipeline` so each fold fits its own.",
+    });
+  }
+});
