@@ -1,0 +1,81 @@
+import { anyNameMatches } from "../../src/engine/names.js";
+import { constructorOf } from "../../src/engine/python/flow.js";
+import { literal } from "../../src/engine/python/helpers.js";
+import type { ClassDef, Param, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import {
+  DATA_CONSTRUCTORS,
+  DATASET_PARAM,
+  isDataAnnotation,
+  lightningModules,
+  localDatasetClasses,
+} from "./_lib.js";
+
+// Annotations that say a `dataset`-named parameter is not a dataset (a name, a path, a size).
+const NOT_DATA_ANNOTATION =
+  /^(?:Optional\[)?(?:str|int|float|bool|Path|pathlib\.Path|os\.PathLike|dict|Dict)\b/;
+
+/** True when `save_hyperparameters` in the class would put `param` into the checkpoint. */
+function savedAsHparam(py: PythonModel, cls: ClassDef, param: string): boolean {
+  for (const call of py.callsIn(cls)) {
+    if (call.method !== "save_hyperparameters") continue;
+    if (call.hasSplat) return false;
+    const named = call.args.map((a) => literal(a));
+    if (named.length > 0) return named.some((l) => l?.kind === "str" && l.value === param);
+    const ignore = literal(call.arg("ignore"));
+    if (ignore?.kind === "str") return ignore.value !== param;
+    if (ignore?.kind === "list") return !ignore.items.some((i) => i?.kind === "str" && i.value === param);
+    return call.arg("ignore") === undefined;
+  }
+  return false;
+}
+
+function isDatasetParam(py: PythonModel, p: Param): boolean {
+  if (isDataAnnotation(py, p.annotation)) return true;
+  if (!DATASET_PARAM.test(p.name)) return false;
+  if (p.annotation && NOT_DATA_ANNOTATION.test(p.annotation.text)) return false;
+  // `dataset="mnist"` names a dataset rather than holding one.
+  const d = literal(p.default);
+  return d === undefined || d.kind === "none";
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const modules = lightningModules(py);
+  if (modules.length === 0) return;
+  const localDatasets = localDatasetClasses(py);
+  for (const cls of modules) {
+    const init = cls.method("__init__");
+    if (!init) continue;
+    const dataParams = new Set(init.explicitParams.filter((p) => isDatasetParam(py, p)).map((p) => p.name));
+    for (const a of py.assignmentsIn(init.body)) {
+      if (a.op !== "=" || !a.targets.some((t) => /^self\.\w+$/.test(t))) continue;
+      if (py.functionAt(a) !== init) continue;
+      const value = a.value;
+      if (!value) continue;
+      let what: string | undefined;
+      let param: string | undefined;
+      if (value.type === "identifier" && dataParams.has(value.text)) {
+        param = value.text;
+        what = `the \`${param}\` argument`;
+      } else {
+        const ctor = constructorOf(py, value, a);
+        if (ctor && (anyNameMatches(ctor, DATA_CONSTRUCTORS) || localDatasets.has(ctor))) {
+          what = `the result of \`${ctor}(...)\``;
+        }
+      }
+      if (!what) continue;
+      const checkpoint =
+        param && savedAsHparam(py, cls, param)
+          ? ` Because \`save_hyperparameters()\` records \`${param}\`, the whole dataset is also pickled into every checkpoint's hyperparameters.`
+          : "";
+      ctx.report(a, {
+        message:
+          `\`${a.targets.join(", ")}\` keeps ${what}, a dataset, on the LightningModule. The model then carries ` +
+          "its data: it is pickled with the module (spawn-based launches, `torch.save(model)`) and cannot be " +
+          `rebuilt for inference without it.${checkpoint} Move loading and the dataloaders into a ` +
+          "`LightningDataModule` and pass it to `trainer.fit(model, datamodule=dm)`.",
+      });
+    }
+  }
+});
