@@ -1,0 +1,156 @@
+import type { Node } from "web-tree-sitter";
+import { anyNameMatches } from "../../src/engine/names.js";
+import { constructorOf } from "../../src/engine/python/flow.js";
+import { namesIn, statementOf } from "../../src/engine/python/helpers.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import { isEstimatorClass, preprocessorOf } from "../general/_lib.js";
+
+// Shared pieces of the `sklearn` pack (not a rule: no YAML beside it).
+
+export { isEstimatorClass, preprocessorOf };
+
+/** What a data variable's name says it holds. */
+export type DataRole = "train" | "test" | "val" | "trainval";
+
+const TRAIN_TOKENS = new Set(["train", "tr", "trn", "training", "trainval", "trainvalid", "fit"]);
+const TEST_TOKENS = new Set(["test", "tst", "te", "holdout", "heldout"]);
+const VAL_TOKENS = new Set(["val", "valid", "validation", "dev", "eval"]);
+// Names built from held-out data on purpose: predictions fed to a stacker, out-of-fold scores.
+const DERIVED_TOKENS = new Set([
+  "pred",
+  "preds",
+  "prediction",
+  "predictions",
+  "proba",
+  "probs",
+  "oof",
+  "meta",
+  "blend",
+  "score",
+  "scores",
+  "logits",
+]);
+
+function tokens(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toLowerCase()
+    .split(/[_\d]+/)
+    .filter(Boolean);
+}
+
+/** The role a single identifier's name gives its data, if any (`X_test` → test, `Xtr` → train). */
+export function nameRole(name: string): DataRole | "derived" | undefined {
+  const compact = /^[xXyY](train|test|val|valid|tr|te)$/.exec(name)?.[1]?.toLowerCase();
+  const toks = compact ? [compact] : tokens(name);
+  if (toks.some((t) => DERIVED_TOKENS.has(t))) return "derived";
+  const train = toks.some((t) => TRAIN_TOKENS.has(t));
+  const test = toks.some((t) => TEST_TOKENS.has(t));
+  const val = toks.some((t) => VAL_TOKENS.has(t));
+  if (train && (test || val)) return "trainval";
+  if (train) return "train";
+  if (test) return "test";
+  if (val) return "val";
+  return undefined;
+}
+
+/**
+ * The role of the data an expression reads: its names' roles, following plain assignments
+ * (`X_te = X_test`) for names that say nothing themselves. Any training name wins: data combined
+ * from train and validation (`np.vstack([X_train, X_val])`) is a legitimate refit.
+ */
+export function dataRole(
+  py: PythonModel,
+  expr: Node | undefined,
+  at: { start: number },
+): DataRole | undefined {
+  if (!expr) return undefined;
+  const roles = new Set<DataRole | "derived">();
+  const visit = (node: Node, pos: number, depth: number) => {
+    for (const name of namesIn(node)) {
+      const role = nameRole(name);
+      if (role) {
+        roles.add(role);
+        continue;
+      }
+      if (depth >= 3) continue;
+      const a = py.lastAssignment(name, pos);
+      const value = a?.op === "=" && a.targets.length === 1 ? a.value : undefined;
+      if (value && value.type !== "call") visit(value, a!.start, depth + 1);
+    }
+  };
+  visit(expr, at.start, 0);
+  if (roles.has("derived") || roles.has("train") || roles.has("trainval")) {
+    return roles.has("test") || roles.has("val") ? "trainval" : roles.has("train") ? "train" : undefined;
+  }
+  if (roles.has("test")) return "test";
+  if (roles.has("val")) return "val";
+  return undefined;
+}
+
+/** The data argument of a fit / score / predict call (`X`, `x`, first positional). */
+export function dataArg(call: CallSite): Node | undefined {
+  return call.keywords.get("X") ?? call.keywords.get("x") ?? call.args[0];
+}
+
+/** The receiver's normalised text (`self.model`), or undefined when the call has none. */
+export function receiverText(call: CallSite): string | undefined {
+  return call.receiver?.text.replace(/\s+/g, "");
+}
+
+const SUPERVISED =
+  /(Classifier|Regressor|Regression|SVC|SVR|NB|Boost\w*|Forest\w*|Tree\w*|Ridge\w*|Lasso\w*|ElasticNet\w*|Perceptron|Lars\w*|KNeighbors\w*|LGBM\w*|XGB\w*|CatBoost\w*|SGD\w*)$/;
+const NOT_SUPERVISED = /(IsolationForest|RandomTreesEmbedding|OneClassSVM)$/;
+const KERAS_MODELS = ["keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"];
+
+/** The kind of model a receiver holds, when the file lets us tell. */
+export function modelKind(py: PythonModel, call: CallSite): "supervised" | "search" | "keras" | undefined {
+  const ctor = constructorOf(py, call.receiver, call);
+  if (ctor) {
+    if (anyNameMatches(ctor, ["sklearn.model_selection.*SearchCV", "skopt.BayesSearchCV"])) return "search";
+    if (anyNameMatches(ctor, ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"]))
+      return "supervised";
+    if (isEstimatorClass(ctor) && SUPERVISED.test(ctor) && !NOT_SUPERVISED.test(ctor)) return "supervised";
+    if (anyNameMatches(ctor, KERAS_MODELS)) return "keras";
+    return undefined;
+  }
+  const recv = receiverText(call);
+  if (recv && py.methodCalls("compile").some((c) => receiverText(c) === recv) && py.importsModule("keras"))
+    return "keras";
+  return undefined;
+}
+
+/** Calls that compute a metric from labels and predictions. */
+export const METRIC_CALLS = [
+  "sklearn.metrics.*",
+  "sklearn.metrics.*.*",
+  "torchmetrics.functional.*",
+  "keras.metrics.*",
+];
+
+export function isMetricCall(call: CallSite): boolean {
+  return (
+    call.imported &&
+    call.is(...METRIC_CALLS) &&
+    /(_score|_error|_loss|accuracy|report|confusion_matrix|auc|_curve)$/.test(call.name ?? "")
+  );
+}
+
+/** Evaluation methods of a fitted model. */
+export const EVAL_METHODS = new Set(["score", "predict", "predict_proba", "predict_log_proba", "evaluate"]);
+
+/** True when the statement holding `node` mentions training in its own words (`train_acc = …`, `"train"`). */
+export function labelledAsTraining(node: Node, data: readonly string[]): boolean {
+  let text = statementOf(node).text;
+  for (const d of data) text = text.split(d).join("");
+  return /train/i.test(text);
+}
+
+/** The first argument of `call` that is itself a call of `method` on a model (`m.predict(X)` in a metric). */
+export function innerEval(py: PythonModel, call: CallSite): CallSite | undefined {
+  for (const a of [...call.args, ...call.keywords.values()]) {
+    const inner = py.calls.find((c) => c.node.id === a.id);
+    if (inner?.method && EVAL_METHODS.has(inner.method)) return inner;
+  }
+  return undefined;
+}

@@ -1,0 +1,59 @@
+import { anyNameMatches } from "../../src/engine/names.js";
+import { constructorOf } from "../../src/engine/python/flow.js";
+import { isTestPath } from "../../src/engine/python/helpers.js";
+import type { CallSite } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { dataArg, dataRole, preprocessorOf, receiverText } from "./_lib.js";
+
+const FITS = ["fit", "fit_transform", "fit_predict", "fit_resample"];
+// Fitted on held-out data by design: calibrating a prefit model, conformal wrappers.
+const HELD_OUT_BY_DESIGN = [
+  "sklearn.calibration.CalibratedClassifierCV",
+  "sklearn.frozen.FrozenEstimator",
+  "mapie.**",
+  "crepes.**",
+];
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  if (isTestPath(ctx.path)) return;
+  for (const call of py.methodCalls(...FITS)) {
+    const recv = receiverText(call);
+    if (!recv || recv === "self" || /^super\(/.test(recv) || /calib|conformal/i.test(recv)) continue;
+    const data = dataArg(call);
+    const role = dataRole(py, data, call);
+    if (role !== "test" && role !== "val") continue;
+    const ctor = constructorOf(py, call.receiver, call);
+    if (ctor && anyNameMatches(ctor, HELD_OUT_BY_DESIGN)) continue;
+    const what = role === "test" ? "test" : "validation";
+    const prep = preprocessorOf(py, call);
+    const subject = prep ? `This ${prep.split(".").pop()}` : `\`${recv}\``;
+    ctx.report(call, {
+      message:
+        `${subject} is fitted on ${what} data (\`${data!.text}\`), so what it learns comes from the rows meant to ` +
+        `judge it and the ${what} score is optimistic. Fit on the training split only, then ` +
+        `${prep ? "`transform`" : "`predict`/`score`"} the ${what} data.`,
+      fix: transformFix(call, recv),
+    });
+  }
+
+  /** `scaler.fit_transform(X_test)` after `scaler.fit(X_train)`: the fit is a slip for `transform`. */
+  function transformFix(call: CallSite, recv: string) {
+    if (call.method !== "fit_transform" || !preprocessorOf(py, call)) return undefined;
+    const fittedOnTrain = py
+      .methodCalls("fit", "fit_transform")
+      .some(
+        (c) =>
+          c.end <= call.start &&
+          receiverText(c) === recv &&
+          py.functionAt(c) === py.functionAt(call) &&
+          dataRole(py, dataArg(c), c) === "train",
+      );
+    const attr = call.callee.childForFieldName("attribute");
+    if (!fittedOnTrain || !attr) return undefined;
+    return {
+      description: "Transform the held-out data with the scaler fitted on the training split",
+      edits: [{ at: attr, text: "transform" }],
+    };
+  }
+});
