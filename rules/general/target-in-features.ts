@@ -1,0 +1,296 @@
+import type { Node } from "web-tree-sitter";
+import { literal, stringValue } from "../../src/engine/python/helpers.js";
+import type { Assignment, CallSite, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { onTriggerLine } from "./_lib.js";
+
+// Features and target of one fit/split, traced back one or two plain assignments to the frame
+// they were cut from. Only shapes whose columns can be told from the code are judged.
+
+interface Target {
+  frame: string;
+  /** The column key as written: the string's value, or a constant's name. */
+  key: string;
+  display: string;
+  assignment?: Assignment;
+}
+
+interface Features {
+  frame: string;
+  expr: Node;
+  /** The node naming the frame, for the fix. */
+  frameNode: Node;
+  /** Columns kept (explicit selection) or dropped; undefined columns: the whole frame. */
+  kept?: string[];
+  dropped?: string[];
+  assignment?: Assignment;
+}
+
+const CONSUMERS = [
+  "sklearn.model_selection.train_test_split",
+  "sklearn.model_selection.cross_val_score",
+  "sklearn.model_selection.cross_validate",
+  "sklearn.model_selection.cross_val_predict",
+];
+
+/** The (features, target) argument pair of a call that fits or splits on them. */
+function pairOf(call: CallSite): [Node, Node] | undefined {
+  if (call.is("sklearn.model_selection.train_test_split")) {
+    const [x, y] = call.args;
+    return x && y && call.args.length === 2 ? [x, y] : undefined;
+  }
+  if (call.is(...CONSUMERS)) {
+    const x = call.arg("X", 1);
+    const y = call.arg("y", 2);
+    return x && y ? [x, y] : undefined;
+  }
+  if (call.method === "fit") {
+    const x = call.arg("X", 0) ?? call.arg("x", 0);
+    const y = call.arg("y", 1);
+    return x && y ? [x, y] : undefined;
+  }
+  return undefined;
+}
+
+/** The expression a name holds at `at`, through a plain assignment (tuple assignments included). */
+function boundValue(py: PythonModel, node: Node, at: CallSite | Assignment): [Node, Assignment] | undefined {
+  if (node.type !== "identifier") return undefined;
+  const a = py.lastAssignment(node.text, at);
+  if (a?.op !== "=" || !a.value) return undefined;
+  if (a.targets.length === 1) return [a.value, a];
+  const items = a.value.namedChildren.filter((c): c is Node => !!c && c.type !== "comment");
+  const i = a.targets.indexOf(node.text);
+  const isTuple = a.value.type === "expression_list" || a.value.type === "tuple";
+  return isTuple && items.length === a.targets.length && items[i] ? [items[i], a] : undefined;
+}
+
+function unwrap(node: Node): Node {
+  let n = node;
+  // `.values`, `.to_numpy()`, `.astype(...)`, `.copy()` keep the columns.
+  for (;;) {
+    if (n.type === "attribute" && n.childForFieldName("attribute")?.text === "values") {
+      n = n.childForFieldName("object")!;
+      continue;
+    }
+    if (n.type === "call") {
+      const fn = n.childForFieldName("function");
+      const name = fn?.type === "attribute" ? fn.childForFieldName("attribute")?.text : undefined;
+      if (name && ["to_numpy", "astype", "copy", "to_frame"].includes(name)) {
+        n = fn!.childForFieldName("object")!;
+        continue;
+      }
+    }
+    return n;
+  }
+}
+
+/** A column key: `s:` + a string's value, or `n:` + the name of a variable holding it. */
+function keyOf(node: Node | null | undefined, consts: Map<string, string>): string | undefined {
+  if (!node) return undefined;
+  const s = stringValue(node);
+  if (s !== undefined) return `s:${s}`;
+  if (node.type !== "identifier") return undefined;
+  const c = consts.get(node.text);
+  return c !== undefined ? `s:${c}` : `n:${node.text}`;
+}
+
+/** Module-level names bound once to a string (`TARGET = "label"`), so both spellings compare equal. */
+function stringConstants(py: PythonModel): Map<string, string> {
+  const out = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const a of py.assignments) {
+    if (a.targets.length !== 1) continue;
+    const name = a.targets[0];
+    const value = py.isModuleLevel(a) && a.op === "=" ? stringValue(a.value) : undefined;
+    if (seen.has(name) || value === undefined) out.delete(name);
+    else out.set(name, value);
+    seen.add(name);
+  }
+  return out;
+}
+
+function targetOf(
+  py: PythonModel,
+  node: Node,
+  at: CallSite,
+  consts: Map<string, string>,
+): Target | undefined {
+  let expr = node;
+  let assignment: Assignment | undefined;
+  const traced = boundValue(py, node, at);
+  if (traced) [expr, assignment] = traced;
+  expr = unwrap(expr);
+  if (expr.type !== "subscript") return undefined;
+  const frame = expr.childForFieldName("value");
+  if (frame?.type !== "identifier") return undefined;
+  const subs = expr.childrenForFieldName("subscript").filter((c): c is Node => !!c);
+  if (subs.length !== 1) return undefined;
+  let sub = subs[0];
+  if (sub.type === "list" && sub.namedChildren.length === 1) sub = sub.namedChildren[0]!;
+  const key = keyOf(sub, consts);
+  return key === undefined ? undefined : { frame: frame.text, key, display: sub.text, assignment };
+}
+
+/**
+ * The column keys of a list (literal, or a variable assigned one in the same scope). A bare key
+ * counts as a one-column list only when `single` allows it (`drop(columns=TARGET)`).
+ */
+function columnList(
+  py: PythonModel,
+  node: Node | null | undefined,
+  at: Node,
+  single: boolean,
+  consts: Map<string, string>,
+): string[] | undefined {
+  if (!node) return undefined;
+  let n = node;
+  if (n.type === "identifier") {
+    const a = py.lastAssignment(n.text, at);
+    if (
+      a?.value &&
+      a.op === "=" &&
+      a.targets.length === 1 &&
+      (a.value.type === "list" || a.value.type === "tuple")
+    )
+      n = a.value;
+    else return single ? [keyOf(n, consts)!] : undefined;
+  }
+  if (n.type === "string") return single ? [keyOf(n, consts)!] : undefined;
+  if (n.type !== "list" && n.type !== "tuple") return undefined;
+  const out: string[] = [];
+  for (const item of n.namedChildren) {
+    if (!item || item.type === "comment") continue;
+    const k = keyOf(item, consts);
+    if (k === undefined) return undefined;
+    out.push(k);
+  }
+  return out;
+}
+
+/** True when the key is in the list; undefined when the list mixes spellings and cannot tell. */
+function listHas(list: string[], key: string): boolean | undefined {
+  if (list.includes(key)) return true;
+  return list.some((k) => k[0] !== key[0]) ? undefined : false;
+}
+
+function featuresOf(
+  py: PythonModel,
+  node: Node,
+  at: CallSite,
+  consts: Map<string, string>,
+): Features | undefined {
+  let expr = node;
+  let assignment: Assignment | undefined;
+  const traced = boundValue(py, node, at);
+  if (traced) [expr, assignment] = traced;
+  expr = unwrap(expr);
+  // `np.asarray(df)` keeps every column too.
+  if (
+    expr.type === "call" &&
+    /^(numpy\.(asarray|array)|torch\.tensor)$/.test(py.resolve(expr.childForFieldName("function")!) ?? "")
+  ) {
+    const inner = expr.childForFieldName("arguments")?.namedChildren[0];
+    if (!inner) return undefined;
+    expr = unwrap(inner);
+  }
+  if (expr.type === "identifier") {
+    if (py.imports.has(expr.text)) return undefined;
+    return { frame: expr.text, expr, frameNode: expr, assignment };
+  }
+  if (expr.type === "subscript") {
+    const frame = expr.childForFieldName("value");
+    const subs = expr.childrenForFieldName("subscript").filter((c): c is Node => !!c);
+    if (frame?.type !== "identifier" || subs.length !== 1) return undefined;
+    if (subs[0].type !== "list" && subs[0].type !== "identifier") return undefined;
+    const kept = columnList(py, subs[0], expr, false, consts);
+    return kept ? { frame: frame.text, expr, frameNode: frame, kept, assignment } : undefined;
+  }
+  if (expr.type === "call") {
+    const fn = expr.childForFieldName("function");
+    const frame = fn?.type === "attribute" ? fn.childForFieldName("object") : undefined;
+    if (fn?.childForFieldName("attribute")?.text !== "drop" || frame?.type !== "identifier") return undefined;
+    const args = expr.childForFieldName("arguments")?.namedChildren.filter((c): c is Node => !!c) ?? [];
+    const kw = (name: string) =>
+      args
+        .find((a) => a.type === "keyword_argument" && a.childForFieldName("name")?.text === name)
+        ?.childForFieldName("value");
+    const positional = args.filter((a) => a.type !== "keyword_argument" && a.type !== "comment");
+    if (args.some((a) => a.type === "list_splat" || a.type === "dictionary_splat")) return undefined;
+    let cols: Node | null | undefined = kw("columns");
+    if (!cols) {
+      // `drop(labels, axis=1)`: without a column axis the labels name rows.
+      const axis = literal(kw("axis") ?? positional[1]);
+      const onColumns =
+        axis &&
+        ((axis.kind === "num" && axis.value === 1) || (axis.kind === "str" && axis.value === "columns"));
+      if (!onColumns) return undefined;
+      cols = kw("labels") ?? positional[0];
+    }
+    const dropped = columnList(py, cols, expr, true, consts);
+    return dropped ? { frame: frame.text, expr, frameNode: frame, dropped, assignment } : undefined;
+  }
+  return undefined;
+}
+
+/** True when the frame may lose columns between the two statements (rebinding, in-place drop, pop, del). */
+function frameChanged(py: PythonModel, text: string, frame: string, from: number, to: number): boolean {
+  for (const a of py.assignments) {
+    if (a.start >= to) break;
+    if (a.start > from && a.targets.includes(frame)) return true;
+  }
+  const scopeStart = py.functionAt(to)?.start ?? 0;
+  for (const c of py.calls) {
+    if (c.start >= to) break;
+    if (c.start < scopeStart || c.receiver?.text !== frame) continue;
+    if (c.method === "pop" || (c.method === "drop" && c.keywords.has("inplace"))) return true;
+  }
+  return new RegExp(`\\bdel\\s+${frame}\\s*\\[`).test(text.slice(scopeStart, to));
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  // A ColumnTransformer picks its own columns, so a whole frame passed to the pipeline is fine.
+  if (py.calls.some((c) => c.is("sklearn.compose.*"))) return;
+  const reported = new Set<number>();
+  let consts: Map<string, string> | undefined;
+  for (const call of py.calls) {
+    const pair = pairOf(call);
+    if (!pair) continue;
+    consts ??= stringConstants(py);
+    const target = targetOf(py, pair[1], call, consts);
+    if (!target) continue;
+    const feats = featuresOf(py, pair[0], call, consts);
+    if (!feats || feats.frame !== target.frame) continue;
+    const leaks = feats.kept
+      ? listHas(feats.kept, target.key)
+      : feats.dropped
+        ? listHas(feats.dropped, target.key) === false
+        : true;
+    if (leaks !== true) continue;
+    const first = Math.min(feats.assignment?.start ?? call.start, target.assignment?.start ?? call.start);
+    if (frameChanged(py, ctx.text, target.frame, first, call.start)) continue;
+    const site = feats.assignment && onTriggerLine(ctx, feats.assignment.line) ? feats.assignment : call;
+    if (!onTriggerLine(ctx, site.line) || reported.has(site.line)) continue;
+    reported.add(site.line);
+    const how = feats.kept
+      ? `the selected columns include the target ${target.display}`
+      : feats.dropped
+        ? `the dropped columns leave the target ${target.display} in`
+        : `the whole frame \`${target.frame}\` still holds the target column ${target.display}`;
+    // The fix rewrites the frame where it is read, so only when that is the reported statement.
+    const whole = !feats.kept && !feats.dropped && (site === feats.assignment || !feats.assignment);
+    ctx.report(site, {
+      message:
+        `The features are taken from \`${target.frame}\` and ${how}, which is also the label` +
+        `${target.assignment ? ` (line ${target.assignment.line})` : ""}: the model can read the answer from its ` +
+        `inputs and scores look far better than they will be. Drop it, e.g. \`${target.frame}.drop(columns=[${target.display}])\`, ` +
+        "and check for other columns derived from the target.",
+      fix: whole
+        ? {
+            description: `Drop ${target.display} from the features`,
+            edits: [{ at: feats.frameNode, text: `${target.frame}.drop(columns=[${target.display}])` }],
+          }
+        : undefined,
+    });
+  }
+});
