@@ -1,0 +1,86 @@
+import type { Node } from "web-tree-sitter";
+import { constructorOf } from "../../src/engine/python/flow.js";
+import { boolValue } from "../../src/engine/python/helpers.js";
+import type { CallSite, Loop, PythonModel, Span } from "../../src/engine/python/model.js";
+import type { CheckContext } from "../../src/engine/rule.js";
+
+// Shared by the mlflow checks (not a rule: no YAML beside it). MLflow has two APIs: the fluent
+// one (`mlflow.log_metric`, acting on the active run) and `MlflowClient` methods taking a run id.
+// Rules reason about the fluent API by qualified name and only use client calls as evidence.
+
+/** Imported calls of the fluent API: `fluent(py, "log_metric")` finds `mlflow.log_metric(...)`. */
+export function fluent(py: PythonModel, ...names: string[]): CallSite[] {
+  return py.callsTo(...names.map((n) => `mlflow.${n}`)).filter((c) => c.imported);
+}
+
+const CLIENT_CLASSES = ["mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.client.MlflowClient"];
+
+/** True when the call is a method of an `MlflowClient` built in this file (`client.create_run(...)`). */
+export function isClientCall(py: PythonModel, call: CallSite): boolean {
+  const ctor = constructorOf(py, call.receiver, call);
+  return ctor !== undefined && CLIENT_CLASSES.includes(ctor);
+}
+
+/** `mlflow.autolog()` and flavour autologs (`mlflow.sklearn.autolog()`), unless `disable=True`. */
+export function autologCalls(py: PythonModel): CallSite[] {
+  return py
+    .callsTo("mlflow.autolog", "mlflow.*.autolog")
+    .filter((c) => c.imported && boolValue(c.arg("disable")) !== true);
+}
+
+/** The flavour an autolog call covers: `sklearn` for `mlflow.sklearn.autolog`, `*` for `mlflow.autolog`. */
+export function autologFlavor(call: CallSite): string {
+  const parts = call.name?.split(".") ?? [];
+  return parts.length === 3 ? parts[1] : "*";
+}
+
+/** True when `call` is the context expression of a `with` item (`with mlflow.start_run() as run:`). */
+export function isWithItem(py: PythonModel, call: CallSite): boolean {
+  return py.withsAt(call).some((w) => w.items.some((i) => i.value.startIndex === call.start));
+}
+
+/** The `with mlflow.start_run()` blocks of the file. */
+export function runBlocks(py: PythonModel): { call: CallSite; body: Node }[] {
+  const out: { call: CallSite; body: Node }[] = [];
+  for (const call of fluent(py, "start_run")) {
+    const w = py.withsAt(call).find((b) => b.items.some((i) => i.value.startIndex === call.start));
+    if (w) out.push({ call, body: w.body });
+  }
+  return out;
+}
+
+/** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
+export function onTriggerLine(ctx: CheckContext, line: number): boolean {
+  const text = ctx.lines[line - 1] ?? "";
+  return ctx.rule.triggers.some((t) => t.test(text));
+}
+
+// ---- training ----------------------------------------------------------------------------------
+
+const TRAIN_METHODS = /^(fit|fit_generator|train|train_model|train_epoch|train_one_epoch|backward)$/;
+
+/**
+ * Loops that train: an epoch loop (the loop's header names an epoch), or a loop whose body runs
+ * backward / an optimiser step / a per-epoch training helper.
+ */
+export function trainingLoops(py: PythonModel): Loop[] {
+  return py.loops.filter((loop) => {
+    const header = loop.node.text.slice(0, loop.body.startIndex - loop.start);
+    if (/epoch/i.test(header)) return true;
+    return py
+      .callsIn(loop.body)
+      .some(
+        (c) =>
+          c.method === "backward" ||
+          (c.method === "step" && /optim|opt\b|optimizer/i.test(c.receiver?.text ?? "")) ||
+          /^(train_epoch|train_one_epoch|run_epoch|train_step)$/.test(c.method ?? ""),
+      );
+  });
+}
+
+/** Calls that train a model in one go (`model.fit(X, y)`, `trainer.fit(module)`, `xgb.train(...)`). */
+export function trainingCalls(py: PythonModel): CallSite[] {
+  return py.calls.filter(
+    (c) => c.method !== undefined && TRAIN_METHODS.test(c.method) && c.method !== "backward",
+  );
+}
