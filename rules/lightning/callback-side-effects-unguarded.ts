@@ -1,0 +1,101 @@
+import { lightningCallbacks } from "../../src/engine/python/frameworks.js";
+import { literal, stringValue } from "../../src/engine/python/helpers.js";
+import type { CallSite } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+
+// Any mention of the process rank in the class means the author thought about it; the guard may
+// live in a helper, a stored flag or a decorator, so the whole class is left alone.
+const GUARD =
+  /\bis_global_zero\b|\b(?:global|local|node)_rank\b|\brank_zero_only\b|\brank\s*(?:==|!=|<|>)|\bRANK\b/;
+
+const FILE_WRITES = [
+  "torch.save",
+  "torch.jit.save",
+  "torch.onnx.export",
+  "safetensors.torch.save_file",
+  "numpy.save",
+  "numpy.savez",
+  "numpy.savez_compressed",
+  "numpy.savetxt",
+  "json.dump",
+  "pickle.dump",
+  "joblib.dump",
+  "shutil.copy",
+  "shutil.copy2",
+  "shutil.copyfile",
+  "shutil.copytree",
+  "shutil.move",
+  "shutil.rmtree",
+  "os.remove",
+  "os.unlink",
+  "os.rename",
+  "os.replace",
+  "matplotlib.pyplot.savefig",
+];
+const NETWORK = [
+  "requests.*",
+  "httpx.*",
+  "urllib.request.urlopen",
+  "smtplib.SMTP",
+  "smtplib.SMTP_SSL",
+  "mlflow.log_*",
+  "mlflow.set_tag",
+  "mlflow.set_tags",
+  "wandb.log",
+  "wandb.save",
+];
+// Methods that write wherever the receiver came from; they need a target argument to write.
+const WRITE_METHODS = new Set([
+  "to_csv",
+  "to_parquet",
+  "to_json",
+  "to_pickle",
+  "to_onnx",
+  "write_text",
+  "write_bytes",
+  "savefig",
+  "save_pretrained",
+  "upload_file",
+  "upload_fileobj",
+  "put_object",
+]);
+const SKIPPED_METHODS = new Set(["__init__", "state_dict", "load_state_dict"]);
+
+function sideEffect(call: CallSite): string | undefined {
+  if (call.name === "open" || (call.method === "open" && call.receiver)) {
+    const mode = stringValue(call.arg("mode", call.name === "open" ? 1 : 0));
+    return mode && /[wax+]/.test(mode) ? "writes a file" : undefined;
+  }
+  if (call.is("yaml.dump", "yaml.safe_dump")) return call.arg("stream", 1) ? "writes a file" : undefined;
+  if (call.is(...FILE_WRITES)) return "writes to disk";
+  if (call.is(...NETWORK)) return "calls an external service";
+  if (call.method && WRITE_METHODS.has(call.method) && call.receiver && call.receiver.text !== "self") {
+    if (call.args.length === 0 && call.keywords.size === 0) return undefined;
+    if (call.args.length > 0 && literal(call.args[0])?.kind === "none") return undefined;
+    return call.method.startsWith("upload") || call.method === "put_object"
+      ? "uploads a file"
+      : "writes a file";
+  }
+  return undefined;
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  for (const cls of lightningCallbacks(py)) {
+    if (GUARD.test(cls.node.text)) continue;
+    for (const method of cls.methods) {
+      if (SKIPPED_METHODS.has(method.name)) continue;
+      for (const call of py.callsIn(method.body, { direct: true })) {
+        const what = sideEffect(call);
+        if (!what) continue;
+        ctx.report(call, {
+          message:
+            `\`${call.callee.text.replace(/\s+/g, "")}(...)\` in callback \`${cls.name}.${method.name}\` ${what}, and ` +
+            "Lightning runs callback hooks in every process: with several devices or nodes each rank does it, " +
+            "racing on the same file or sending duplicates. Run it on one process only: " +
+            "`if trainer.is_global_zero:` around it, or `@rank_zero_only` (from `lightning.pytorch.utilities`) on a helper.",
+        });
+      }
+    }
+  }
+});
