@@ -1,0 +1,107 @@
+import type { Node } from "web-tree-sitter";
+import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import type { CheckContext } from "../../src/engine/rule.js";
+import { firstReportable, type TrainingSite, trainingSites } from "./_lib.js";
+
+// Shared pieces of the `general` metrics and training-loop rules (not a rule: no YAML beside it).
+// The "absence" rules (no validation, no checkpoint, no early stopping, no tracker) judge a whole
+// run, so they only look at files people execute and report once, on the first changed site.
+
+export interface TrainingRun {
+  site: TrainingSite;
+  /** The `Trainer(...)` call a Lightning / Hugging Face run was built from, when visible. */
+  trainer?: CallSite;
+}
+
+/** The training runs of a file that is run (script, CLI, top-level training); none for library modules and tests. */
+export function trainingRuns(ctx: CheckContext): TrainingRun[] {
+  const { py } = ctx;
+  const sites = trainingSites(py);
+  if (sites.length === 0 || !isEntryPoint(py, ctx.path)) return [];
+  return sites.map((site) => ({
+    site,
+    trainer: site.kind === "lightning" || site.kind === "hf" ? receiverCall(py, site.call!) : undefined,
+  }));
+}
+
+/** The call that built a method call's receiver: `Trainer(...)` for `trainer.fit(...)` or `Trainer(...).fit(...)`. */
+export function receiverCall(py: PythonModel, call: CallSite): CallSite | undefined {
+  let recv: Node | undefined = call.receiver;
+  if (recv && (recv.type === "identifier" || recv.type === "attribute")) {
+    const a = py.lastAssignment(recv.text.replace(/\s+/g, ""), call);
+    recv = a?.op === "=" && a.targets.length === 1 ? a.value : undefined;
+  }
+  if (recv?.type !== "call") return undefined;
+  const start = recv.startIndex;
+  return py.calls.find((c) => c.start === start);
+}
+
+/**
+ * Reports once per file: on the first run whose line (the `for epoch` / `.fit(` line, or the
+ * `Trainer(` line) was added and matches a trigger.
+ */
+export function reportRun(
+  ctx: CheckContext,
+  runs: TrainingRun[],
+  message: (run: TrainingRun) => string,
+): void {
+  const candidates: { line: number; run: TrainingRun }[] = [];
+  for (const run of runs) {
+    candidates.push({ line: run.site.at.line, run });
+    // A Hugging Face run is set up on its `Trainer(...)` line; `trainer.train()` matches no trigger.
+    if (run.trainer && run.site.kind === "hf") candidates.push({ line: run.trainer.line, run });
+  }
+  candidates.sort((a, b) => a.line - b.line);
+  const hit = firstReportable(ctx, candidates);
+  if (hit) ctx.report({ line: hit.line }, { message: message(hit.run) });
+}
+
+/** Lower-cased words of every identifier and string in the text: `valLoader` → val, loader; `x_test` → x, test. */
+export function wordsOf(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const token of text.match(/[A-Za-z][A-Za-z0-9]*/g) ?? []) {
+    for (const part of token.replace(/([a-z0-9])([A-Z])/g, "$1 $2").split(" ")) out.add(part.toLowerCase());
+  }
+  return out;
+}
+
+/** True when some call's method or resolved name matches. */
+export function callMatching(py: PythonModel, re: RegExp): CallSite | undefined {
+  return py.calls.find((c) => (c.method !== undefined && re.test(c.method)) || (c.name && re.test(c.name)));
+}
+
+/**
+ * The callbacks a `fit`/`Trainer` call is given, as the calls that construct them, or undefined
+ * when they cannot all be seen (a helper builds the list, `**kwargs`, an element of unknown origin).
+ */
+export function visibleCallbacks(py: PythonModel, call: CallSite): string[] | undefined {
+  if (call.hasSplat) return undefined;
+  let value = call.keywords.get("callbacks");
+  if (!value) return [];
+  if (value.type === "identifier") {
+    const a = py.lastAssignment(value.text, call);
+    if (a?.op !== "=" || a.targets.length !== 1) return undefined;
+    value = a.value;
+    // `callbacks.append(...)` after the list is built adds what we cannot list here.
+    if (py.calls.some((c) => c.method === "append" && c.receiver?.text === a.targets[0] && c.start > a.end))
+      return undefined;
+  }
+  if (!value || (value.type !== "list" && value.type !== "tuple")) return undefined;
+  const out: string[] = [];
+  for (const item of value.namedChildren) {
+    if (!item || item.type === "comment") continue;
+    let ctor: Node | undefined = item;
+    if (item.type === "identifier") {
+      const a = py.lastAssignment(item.text, call);
+      ctor = a?.op === "=" && a.targets.length === 1 ? a.value : undefined;
+    }
+    if (ctor?.type !== "call") return undefined;
+    const fn = ctor.childForFieldName("function");
+    const name = fn ? py.resolve(fn) : undefined;
+    const root = name?.split(".")[0];
+    if (!name || !fn || !py.imports.has(fn.text.split(".")[0]!) || !root) return undefined;
+    out.push(name);
+  }
+  return out;
+}
