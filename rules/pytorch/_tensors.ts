@@ -1,0 +1,245 @@
+import type { Node } from "web-tree-sitter";
+import { anyNameMatches } from "../../src/engine/names.js";
+import { subclassesOf } from "../../src/engine/python/frameworks.js";
+import { isTestPath, literal, stringValue } from "../../src/engine/python/helpers.js";
+import type { Assignment, CallSite, ClassDef, PythonModel, Span } from "../../src/engine/python/model.js";
+import type { CheckContext } from "../../src/engine/rule.js";
+
+// Shared pieces of the pytorch pack's tensor, data-loader and device rules (not a rule: no YAML
+// beside it). The training-loop rules keep theirs in `_loop.ts`.
+
+/** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
+export function onTriggerLine(ctx: CheckContext, line: number): boolean {
+  const text = ctx.lines[line - 1] ?? "";
+  return ctx.rule.triggers.some((t) => t.test(text));
+}
+
+/** The local name `torch` is bound to (`import torch` → "torch"), for fixes that spell it out. */
+export function torchAlias(py: PythonModel): string | undefined {
+  for (const [local, target] of py.imports) if (target === "torch") return local;
+  return undefined;
+}
+
+// ---- autograd state --------------------------------------------------------------------------
+
+const GRAD_OFF_CONTEXTS = ["torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"];
+const GRAD_OFF_DECORATORS = [...GRAD_OFF_CONTEXTS, "torch.autograd.grad_mode.no_grad"];
+
+/** True when `node` is `torch.set_grad_enabled(False)` (a literal False only). */
+function isSetGradFalse(py: PythonModel, node: Node): boolean {
+  if (node.type !== "call") return false;
+  if (py.resolve(node.childForFieldName("function") ?? node) !== "torch.set_grad_enabled") return false;
+  const arg = node.childForFieldName("arguments")?.namedChildren[0];
+  return arg?.type === "false";
+}
+
+/**
+ * True when code at `at` runs with gradient tracking off: inside `with torch.no_grad()`,
+ * `torch.inference_mode()` or `torch.set_grad_enabled(False)`, or in a function (or an enclosing
+ * one) decorated with `@torch.no_grad()` / `@torch.inference_mode()`.
+ */
+export function gradDisabledAt(py: PythonModel, at: Span | Node): boolean {
+  for (const w of py.withsAt(at)) {
+    for (const item of w.items) {
+      const v = item.value;
+      const callee = v.type === "call" ? v.childForFieldName("function") : v;
+      if (callee && anyNameMatches(py.resolve(callee), GRAD_OFF_CONTEXTS)) return true;
+      if (isSetGradFalse(py, v)) return true;
+    }
+  }
+  for (let fn = py.functionAt(at); fn; fn = fn.parentFunction) {
+    if (fn.decorators.some((d) => anyNameMatches(d, GRAD_OFF_DECORATORS))) return true;
+  }
+  return false;
+}
+
+// ---- where a value comes from ------------------------------------------------------------------
+
+/**
+ * The plain assignment that last bound `name` before `at`: in the same function first; then, for
+ * `self.x`, any assignment to it in the class's methods (usually `__init__`); then a module-level
+ * binding. Augmented assignments (`x += 1`) keep the binding and are skipped.
+ */
+export function bindingOf(py: PythonModel, name: string, at: Span): Assignment | undefined {
+  const fn = py.functionAt(at);
+  let found: Assignment | undefined;
+  for (const a of py.assignments) {
+    if (a.start >= at.start) break;
+    if (a.op !== "=" || !a.targets.includes(name) || py.functionAt(a) !== fn) continue;
+    found = a;
+  }
+  if (found) return found.targets.length === 1 ? found : undefined;
+  if (name.startsWith("self.")) {
+    const cls = py.classAt(at);
+    if (!cls) return undefined;
+    const hits = py
+      .assignmentsIn(cls.node)
+      .filter((a) => a.op === "=" && a.targets.length === 1 && a.targets[0] === name);
+    return hits.length === 1 ? hits[0] : undefined;
+  }
+  if (!fn) return undefined;
+  const hits = py.assignments.filter(
+    (a) => a.op === "=" && a.targets.length === 1 && a.targets[0] === name && py.isModuleLevel(a),
+  );
+  return hits.length === 1 ? hits[0] : undefined;
+}
+
+/** The call `node` is, looking through parentheses. */
+export function asCall(node: Node | undefined | null): Node | undefined {
+  let n = node;
+  while (n?.type === "parenthesized_expression") n = n.namedChildren[0];
+  return n?.type === "call" ? n : undefined;
+}
+
+/** The resolved callee of a call node (`nn.Sigmoid` → `torch.nn.Sigmoid`). */
+export function calleeName(py: PythonModel, call: Node): string | undefined {
+  const f = call.childForFieldName("function");
+  return f ? py.resolve(f) : undefined;
+}
+
+/** The method name of a call node (`softmax` in `x.softmax(1)`), if its callee is an attribute. */
+export function methodName(call: Node): string | undefined {
+  const f = call.childForFieldName("function");
+  return f?.type === "attribute" ? f.childForFieldName("attribute")?.text : undefined;
+}
+
+/** The object a method call is made on (`x` in `x.softmax(1)`). */
+export function receiverOf(call: Node): Node | undefined {
+  const f = call.childForFieldName("function");
+  return f?.type === "attribute" ? (f.childForFieldName("object") ?? undefined) : undefined;
+}
+
+/** Positional arguments of a call node. */
+export function positional(call: Node): Node[] {
+  const list = call.childForFieldName("arguments");
+  if (list?.type !== "argument_list") return list ? [list] : [];
+  return list.namedChildren.filter(
+    (c): c is Node =>
+      c !== null &&
+      c.type !== "keyword_argument" &&
+      c.type !== "comment" &&
+      c.type !== "list_splat" &&
+      c.type !== "dictionary_splat",
+  );
+}
+
+/** The value of keyword argument `name` in a call node. */
+export function keyword(call: Node, name: string): Node | undefined {
+  const list = call.childForFieldName("arguments");
+  for (const c of list?.namedChildren ?? []) {
+    if (c?.type === "keyword_argument" && c.childForFieldName("name")?.text === name)
+      return c.childForFieldName("value") ?? undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The constructor call that built the object named `name` (`self.head`, `criterion`): followed
+ * through `bindingOf`. Undefined when it was not built by a call in this file.
+ */
+export function constructionOf(py: PythonModel, name: string, at: Span): Node | undefined {
+  const a = bindingOf(py, name, at);
+  return asCall(a?.value);
+}
+
+/** For `nn.Sequential(a, b, c)`: the last layer's constructor call; for any other call, itself. */
+export function lastLayer(py: PythonModel, ctor: Node): Node | undefined {
+  if (calleeName(py, ctor) !== "torch.nn.Sequential") return ctor;
+  const layers = positional(ctor);
+  const last = layers[layers.length - 1];
+  return asCall(last);
+}
+
+// ---- models and modules ----------------------------------------------------------------------
+
+const MODULE_BASES = [
+  "torch.nn.Module",
+  "torch.nn.modules.**",
+  "torch.nn.Sequential",
+  "torch.nn.ModuleList",
+  "lightning.pytorch.LightningModule",
+  "lightning.pytorch.core.**",
+];
+
+/** Classes of this file that are PyTorch modules (nn.Module or LightningModule, also through local bases). */
+export function moduleClasses(py: PythonModel): ClassDef[] {
+  return subclassesOf(py, MODULE_BASES);
+}
+
+// ---- data loaders ----------------------------------------------------------------------------
+
+export const DATALOADER = ["torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"];
+
+/** `torch.utils.data.DataLoader(...)` calls, through any import spelling. */
+export function dataLoaderCalls(py: PythonModel): CallSite[] {
+  return py.callsTo(...DATALOADER);
+}
+
+const TRAIN = /train/i;
+const NOT_TRAIN = /val|test|eval|dev|predict|infer|calib|holdout/i;
+
+/** The name a loader is bound to: `train_loader = DataLoader(...)`, or undefined. */
+export function loaderName(call: CallSite): string | undefined {
+  const stmt = call.node.parent;
+  if (stmt?.type === "assignment" && stmt.childForFieldName("right")?.id === call.node.id) {
+    return stmt.childForFieldName("left")?.text;
+  }
+  if (stmt?.type === "keyword_argument") return stmt.childForFieldName("name")?.text;
+  return undefined;
+}
+
+/**
+ * True when the loader evidently feeds training: bound to a name that says train, built from a
+ * dataset whose name says train, or returned by `train_dataloader` (Lightning) or a function named
+ * for training data. Names that also say val/test/eval are not training loaders.
+ */
+export function isTrainingLoader(py: PythonModel, call: CallSite): boolean {
+  const name = loaderName(call);
+  if (name !== undefined) {
+    if (NOT_TRAIN.test(name)) return false;
+    if (TRAIN.test(name)) return true;
+  }
+  const dataset = call.arg("dataset", 0);
+  const dsText = dataset?.text ?? "";
+  if (dataset && NOT_TRAIN.test(dsText)) return false;
+  if (dataset && TRAIN.test(dsText)) return true;
+  const fn = py.functionAt(call);
+  return fn !== undefined && TRAIN.test(fn.name) && !NOT_TRAIN.test(fn.name) && /data|loader/i.test(fn.name);
+}
+
+/** Loaders in test files are fixtures, not training pipelines. */
+export function reviewableLoaders(ctx: CheckContext): CallSite[] {
+  if (isTestPath(ctx.path)) return [];
+  return dataLoaderCalls(ctx.py).filter((c) => !c.hasSplat);
+}
+
+// ---- CUDA evidence ---------------------------------------------------------------------------
+
+const CUDA_STRING = /^cuda(:\d+)?$/;
+
+/** True when a node is the literal string "cuda" or "cuda:N". */
+export function isCudaString(node: Node | undefined): boolean {
+  const s = stringValue(node);
+  return s !== undefined && CUDA_STRING.test(s);
+}
+
+/**
+ * True when the file runs on CUDA: `.cuda()`, a `"cuda"` device string, `torch.cuda.*` calls,
+ * or a Lightning/Accelerate accelerator set to GPU.
+ */
+export function usesCuda(py: PythonModel): boolean {
+  for (const c of py.calls) {
+    if (c.method === "cuda" && c.receiver) return true;
+    if (c.name?.startsWith("torch.cuda.") && !c.name.startsWith("torch.cuda.amp")) return true;
+    for (const a of c.args) if (a.type === "string" && isCudaString(a)) return true;
+    for (const [k, v] of c.keywords) {
+      if (isCudaString(v)) return true;
+      if (k === "accelerator" || k === "gpus" || k === "devices") {
+        const lit = literal(v);
+        if (lit?.kind === "str" && /^(gpu|cuda)$/.test(lit.value)) return true;
+        if (k === "gpus" && lit?.kind === "num" && lit.value > 0) return true;
+      }
+    }
+  }
+  return py.assignments.some((a) => a.value?.type === "string" && isCudaString(a.value));
+}

@@ -1,0 +1,18 @@
+import { numberValue } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { isTrainingLoader, reviewableLoaders } from "./_tensors.js";
+
+export default defineCheck((ctx) => {
+  for (const call of reviewableLoaders(ctx)) {
+    // `num_workers` is DataLoader's sixth positional parameter.
+    const workers = call.arg("num_workers", 5);
+    // A value from config, args or os.cpu_count() is the user's decision.
+    if (workers && numberValue(workers) !== 0) continue;
+    if (!isTrainingLoader(ctx.py, call)) continue;
+    ctx.report(call, {
+      message: workers
+        ? "`num_workers=0` loads every training batch in the main process, so the GPU waits while samples are read and augmented. Set `num_workers` from config (typically 4-8, or a share of `os.cpu_count()`), with `persistent_workers=True` to keep the workers between epochs."
+        : undefined,
+    });
+  }
+});

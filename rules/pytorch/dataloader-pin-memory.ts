@@ -1,0 +1,26 @@
+import { boolValue } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { reviewableLoaders, usesCuda } from "./_tensors.js";
+
+export default defineCheck((ctx) => {
+  const loaders = reviewableLoaders(ctx);
+  if (loaders.length === 0 || !usesCuda(ctx.py)) return;
+  for (const call of loaders) {
+    // `pin_memory` is DataLoader's eighth positional parameter.
+    const pin = call.arg("pin_memory", 7);
+    // `pin_memory=torch.cuda.is_available()` or a config value decides at run time.
+    if (pin && boolValue(pin) !== false) continue;
+    const last = [...call.argsNode.namedChildren].filter((c) => c && c.type !== "comment").pop();
+    const fix = pin
+      ? { description: "pin host memory", edits: [{ at: pin, text: "True" }] }
+      : last
+        ? { description: "pin host memory", edits: [{ at: last, text: `${last.text}, pin_memory=True` }] }
+        : undefined;
+    ctx.report(call, {
+      message: pin
+        ? "`pin_memory=False` in a file that trains on CUDA: every batch is copied into a page-locked staging buffer before it can go to the GPU, and `.to(device, non_blocking=True)` cannot overlap the copy with compute. Use `pin_memory=True` (or `pin_memory=torch.cuda.is_available()`)."
+        : undefined,
+      fix,
+    });
+  }
+});

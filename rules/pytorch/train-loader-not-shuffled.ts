@@ -1,0 +1,42 @@
+import { boolValue, literal } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { isTrainingLoader, reviewableLoaders } from "./_tensors.js";
+
+// Data that is sequential on purpose: an explicit `shuffle=False` there is a decision, not a slip.
+const SEQUENTIAL_DATA =
+  /time[ _-]?series|timeseries|forecast|lookback|look_back|horizon|seq_len|window_size|sliding|lag_?\d|rolling\(|parse_dates|to_datetime|temporal|chronolog|IterableDataset|webdataset|streaming\s*=\s*True/i;
+
+export default defineCheck((ctx) => {
+  const loaders = reviewableLoaders(ctx);
+  if (loaders.length === 0) return;
+  let sequential: boolean | undefined;
+  for (const call of loaders) {
+    // Positional order: dataset, batch_size, shuffle, sampler, batch_sampler.
+    const shuffle = call.arg("shuffle", 2);
+    const sampler = call.arg("sampler", 3);
+    const batchSampler = call.arg("batch_sampler", 4);
+    const given = (n: typeof sampler) => n !== undefined && literal(n)?.kind !== "none";
+    if (given(sampler) || given(batchSampler)) continue;
+    if (shuffle && boolValue(shuffle) !== false) continue;
+    if (!isTrainingLoader(ctx.py, call)) continue;
+    if (shuffle) {
+      sequential ??= SEQUENTIAL_DATA.test(ctx.text);
+      if (sequential) continue;
+    }
+    const last = [...call.argsNode.namedChildren].filter((c) => c && c.type !== "comment").pop();
+    const fix = shuffle
+      ? { description: "shuffle the training data", edits: [{ at: shuffle, text: "True" }] }
+      : last
+        ? {
+            description: "shuffle the training data",
+            edits: [{ at: last, text: `${last.text}, shuffle=True` }],
+          }
+        : undefined;
+    ctx.report(call, {
+      message: shuffle
+        ? "This training DataLoader is built with `shuffle=False`, so every epoch sees the samples in the same order (often sorted by class or source), which biases the gradient steps and can stall or skew training. Use `shuffle=True`, or a sampler (`DistributedSampler`, `WeightedRandomSampler`) when you need one."
+        : undefined,
+      fix,
+    });
+  }
+});
