@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { constructorOf } from "../../src/engine/python/flow.js";
 import { boolValue } from "../../src/engine/python/helpers.js";
-import type { CallSite, Loop, PythonModel, Span } from "../../src/engine/python/model.js";
+import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
 
 // Shared by the mlflow checks (not a rule: no YAML beside it). MLflow has two APIs: the fluent
