@@ -98,6 +98,20 @@ export function receiverText(call: CallSite): string | undefined {
   return call.receiver?.text.replace(/\s+/g, "");
 }
 
+const LABEL_ENCODERS = [
+  "sklearn.preprocessing.LabelEncoder",
+  "sklearn.preprocessing.LabelBinarizer",
+  "sklearn.preprocessing.MultiLabelBinarizer",
+];
+
+/** The class of a preprocessor (label encoders included) that this call fits, if it is one. */
+export function fittedPreprocessor(py: PythonModel, call: CallSite): string | undefined {
+  const prep = preprocessorOf(py, call);
+  if (prep || (call.method !== "fit" && call.method !== "fit_transform")) return prep;
+  const ctor = constructorOf(py, call.receiver, call);
+  return ctor && anyNameMatches(ctor, LABEL_ENCODERS) ? ctor : undefined;
+}
+
 const SUPERVISED =
   /(Classifier|Regressor|Regression|SVC|SVR|NB|Boost\w*|Forest\w*|Tree\w*|Ridge\w*|Lasso\w*|ElasticNet\w*|Perceptron|Lars\w*|KNeighbors\w*|LGBM\w*|XGB\w*|CatBoost\w*|SGD\w*)$/;
 const NOT_SUPERVISED = /(IsolationForest|RandomTreesEmbedding|OneClassSVM)$/;

@@ -9,6 +9,7 @@ import { compileQuery, initParser } from "./parser.js";
 import { INDEX_QUERY, PythonModel, type Span, spanOf } from "./python/model.js";
 import type { Check, CheckContext, FixInput, ReportOptions, ReportTarget, RuleMeta } from "./rule.js";
 import { readSuppressions } from "./suppress.js";
+import { importAliases, triggerProbe } from "./triggers.js";
 import type {
   FileKind,
   Finding,
@@ -116,8 +117,9 @@ export class Engine {
       return starts;
     };
     const added = file.lines?.added;
-    const probe = added ? [...added].map((n) => lines[n - 1] ?? "").join("\n") : text;
-    const rules = this.triggered(kind, probe, options.selection);
+    const probeLines = added ? [...added].map((n) => lines[n - 1] ?? "") : lines;
+    const aliases = kind === "python" ? importAliases(text) : new Map<string, string>();
+    const rules = this.triggered(kind, triggerProbe(probeLines, aliases), options.selection);
     if (rules.length === 0) return { findings: [], notes: [] };
     const checks = new Map<string, Check>();
     for (const rule of rules) if (rule.tier === "check") checks.set(rule.id, await this.loadCheck(rule));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
+import { importAliases, triggerProbe } from "../../src/engine/triggers.js";
 import type { ReviewOptions, SourceFile } from "../../src/engine/types.js";
 import { sharedEngine } from "../helpers/cases.js";
 
@@ -127,5 +128,26 @@ describe("engine", () => {
     const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...Buffer.from("import yaml\r\ncfg = yaml.load(f)\r\n")]);
     const r = await review([{ path: "a.py", content: bytes }]);
     expect(r.findings.map((f) => [f.line, f.snippet])).toEqual([[2, "cfg = yaml.load(f)"]]);
+  });
+});
+
+describe("triggers through import aliases", () => {
+  it("maps aliases to the names they stand for", () => {
+    const aliases = importAliases(
+      "import numpy as np\nimport torch.nn as nn\nfrom sklearn.model_selection import (\n    KFold,\n    train_test_split as tts,\n)\nfrom yaml import load as L\n",
+    );
+    expect(Object.fromEntries(aliases)).toEqual({ np: "numpy", tts: "train_test_split", L: "load" });
+  });
+
+  it("adds alias-expanded copies of the lines that use an alias", () => {
+    const probe = triggerProbe(["a, b = tts(X, y)", "print(x)"], new Map([["tts", "train_test_split"]]));
+    expect(probe.split("\n")).toEqual(["a, b = tts(X, y)", "print(x)", "a, b = train_test_split(X, y)"]);
+  });
+
+  it("wakes a rule on an added line that calls its target through an alias", async () => {
+    const text = "from yaml import load as L\n\nwith open('c.yml') as f:\n    cfg = L(f)\n";
+    const lines = { added: new Set([4]), commentable: new Set([4]) };
+    const result = await review([{ path: "a.py", content: text, lines }]);
+    expect(result.findings.map((f) => [f.rule, f.line])).toEqual([["pyyaml/unsafe-load", 4]]);
   });
 });

@@ -3,6 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadRules, packageRoot } from "../../src/engine/load-rules.js";
 import { compileQuery } from "../../src/engine/parser.js";
+import { importAliases, triggerProbe } from "../../src/engine/triggers.js";
 import { prepareCase, rulesUnderTest } from "../helpers/cases.js";
 
 const rules = rulesUnderTest(loadRules());
@@ -40,11 +41,13 @@ describe.each(rules.map((r) => [r.id, r] as const))("%s meta", (_id, rule) => {
     for (const c of rule.cases.invalid) {
       const { text, expected } = prepareCase(c.code);
       const lines = text.split("\n");
+      const aliases = importAliases(text);
       expect(expected.length, "an invalid case without `# expect`").toBeGreaterThan(0);
       for (const n of expected) {
         const line = lines[n - 1];
+        const probe = triggerProbe([line], aliases);
         expect(
-          rule.triggers.some((t) => t.test(line)),
+          rule.triggers.some((t) => t.test(probe)),
           `line ${n} (${line.trim()}) matches no trigger`,
         ).toBe(true);
       }

@@ -1,0 +1,24 @@
+import { splitCalls } from "../../src/engine/python/flow.js";
+import { isTestPath } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { modelKind, receiverText } from "./_lib.js";
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  if (isTestPath(ctx.path)) return;
+  const splits = splitCalls(py);
+  if (splits.some((s) => s.kind !== "train_test_split")) return;
+  const split = splits.find((s) => ctx.isAdded(s.call.line));
+  if (!split) return;
+  const fits = py.methodCalls("fit").filter((f) => modelKind(py, f) === "supervised");
+  // Selection: several candidate models, or one model refitted in a loop over settings.
+  const candidates = new Set(fits.map((f) => receiverText(f)));
+  const inLoop = fits.some((f) => py.loopsAt(f).some((l) => !/epoch/i.test(l.target?.text ?? "")));
+  if (candidates.size < 2 && !inLoop) return;
+  ctx.report(split.call, {
+    message:
+      "Models are compared on this single train/test split, so the choice can hinge on which rows landed in the " +
+      "test set. Compare candidates with cross-validation on the training data (`cross_val_score`, " +
+      "`cross_validate`, or a `GridSearchCV`) and keep the test set for the final estimate.",
+  });
+});

@@ -1,0 +1,66 @@
+import { anyNameMatches } from "../../src/engine/names.js";
+import { assignmentOf, constructorOf, rootName } from "../../src/engine/python/flow.js";
+import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
+import type { CallSite } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { fittedPreprocessor, isEstimatorClass, receiverText } from "./_lib.js";
+
+const SAVES = ["joblib.dump", "pickle.dump", "torch.save", "cloudpickle.dump", "dill.dump", "skops.io.dump"];
+const PERSISTS = /(dump|save|save_pretrained|log_artifacts?|log_model|log_dict|to_disk|export)$/;
+const MODEL_NAME = /(model|clf|classifier|regressor|estimator|net|learner|booster|state_dict)/i;
+const PIPELINES = ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"];
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  if (isTestPath(ctx.path)) return;
+  const saves = py.callsTo(...SAVES);
+  if (saves.length === 0) return;
+  const fitted = new Map<string, string>(); // variable → preprocessor class
+  for (const call of py.calls) {
+    const ctor = fittedPreprocessor(py, call);
+    if (!ctor) continue;
+    if (call.receiver?.type === "identifier") fitted.set(call.receiver.text, ctor);
+    else if (call.receiver?.type === "call") {
+      // `scaler = StandardScaler().fit(X)` names the fitted object; `StandardScaler().fit_transform(X)`
+      // leaves nothing that could be saved.
+      const a = assignmentOf(py, call);
+      const named =
+        a?.value?.id === call.node.id && a.targets.length === 1 ? rootName(a.targets[0]) : undefined;
+      fitted.set(named ?? `<${ctor}>`, ctor);
+    }
+  }
+  if (fitted.size === 0) return;
+  // Everything that is written somewhere: dumped, logged, saved by its own method.
+  const persisted = new Set<string>();
+  for (const call of py.calls) {
+    if (!call.method || !PERSISTS.test(call.method)) continue;
+    for (const a of [...call.args, ...call.keywords.values()]) for (const n of namesIn(a)) persisted.add(n);
+    const recv = receiverText(call);
+    if (recv) persisted.add(rootName(recv) ?? recv);
+  }
+  const missing = [...fitted].filter(([name]) => !persisted.has(name));
+  if (missing.length === 0) return;
+  for (const save of saves) {
+    if (!savesAModel(save)) continue;
+    const [name, ctor] = missing[0];
+    const cls = ctor.split(".").pop();
+    const which = name.startsWith("<") ? `a fitted ${cls}` : `the fitted ${cls} \`${name}\``;
+    ctx.report(save, {
+      message:
+        `The model is saved here but ${which} it was trained with is not, so inference cannot reproduce the ` +
+        "training features. Save the preprocessing with the model (dump both together) or, better, wrap them " +
+        "in one `Pipeline` and save that.",
+    });
+    return;
+  }
+
+  function savesAModel(save: CallSite): boolean {
+    const obj = save.arg("value", 0) ?? save.arg("obj", 0);
+    if (!obj) return false;
+    if (obj.type === "call") return /state_dict\s*\(\s*\)$/.test(obj.text);
+    const ctor = constructorOf(py, obj, save);
+    if (ctor && anyNameMatches(ctor, PIPELINES)) return false;
+    if (ctor) return isEstimatorClass(ctor) || /^(torch\.nn|keras)\./.test(ctor);
+    return obj.type === "identifier" || obj.type === "attribute" ? MODEL_NAME.test(obj.text) : false;
+  }
+});
