@@ -1,0 +1,78 @@
+import { stringValue } from "../../src/engine/python/helpers.js";
+import type { CallSite } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { lightningModules } from "./_lib.js";
+
+const DATA_HOOKS = new Set([
+  "prepare_data",
+  "train_dataloader",
+  "val_dataloader",
+  "test_dataloader",
+  "predict_dataloader",
+]);
+
+// Calls that read data from disk or a hub; building frames or tensors in memory is not loading.
+const DATA_READS = [
+  "pandas.read_*",
+  "polars.read_*",
+  "polars.scan_*",
+  "numpy.load",
+  "numpy.loadtxt",
+  "numpy.genfromtxt",
+  "numpy.fromfile",
+  "datasets.load_dataset",
+  "datasets.load_from_disk",
+  "torchvision.datasets.*",
+  "torchaudio.datasets.*",
+  "torchtext.datasets.*",
+  "sklearn.datasets.load_*",
+  "sklearn.datasets.fetch_*",
+];
+
+function readsData(call: CallSite): boolean {
+  if (call.name === "open") {
+    const mode = call.arg("mode", 1);
+    if (!mode) return true;
+    const m = stringValue(mode);
+    return m !== undefined && !/[wax+]/.test(m);
+  }
+  return call.is(...DATA_READS);
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const onTriggerLine = (line: number) => ctx.rule.triggers.some((t) => t.test(ctx.lines[line - 1] ?? ""));
+  for (const cls of lightningModules(py)) {
+    const hooks = cls.methods.filter((m) => DATA_HOOKS.has(m.name));
+    if (hooks.length > 0) {
+      // One comment per module: on a hook this change adds when there is one.
+      const at = hooks.find((h) => ctx.isAdded(h.line)) ?? hooks[0];
+      ctx.report(at, {
+        message:
+          `\`${cls.name}\` loads its own data (${hooks.map((h) => `\`${h.name}\``).join(", ")}). Keeping downloading, ` +
+          "splitting and the dataloaders in a `LightningDataModule` lets the model be reused, tested and served " +
+          "without the data pipeline; pass it with `trainer.fit(model, datamodule=dm)`.",
+      });
+      continue;
+    }
+    for (const method of cls.methods) {
+      for (const call of py.callsIn(method.body, { direct: true })) {
+        if (!readsData(call) || !onTriggerLine(call.line)) continue;
+        // `self.df = pd.read_csv(...)` in `__init__` is dataset-in-module's finding.
+        const parent = call.node.parent;
+        if (
+          method.name === "__init__" &&
+          parent?.type === "assignment" &&
+          /^self\./.test(parent.childForFieldName("left")?.text ?? "")
+        )
+          continue;
+        ctx.report(call, {
+          message:
+            `\`${cls.name}.${method.name}\` reads data itself (\`${call.callee.text.replace(/\s+/g, "")}(...)\`). ` +
+            "Keep file reading and preprocessing in a `LightningDataModule` or a dataset class the module is given, " +
+            "so the model does not depend on where the data lives.",
+        });
+      }
+    }
+  }
+});
