@@ -212,3 +212,35 @@ export function dataNames(py: PythonModel, node: Node): Set<string> {
   visit(node);
   return out;
 }
+
+// ---- seeding ---------------------------------------------------------------------------------------
+
+/** Seeding helpers by name: `random.seed`, `torch.manual_seed`, `seed_everything`, `set_seed`, a project's `init_seeds`. */
+export const SEEDING_NAME = /seed|determinis|reproducib/i;
+
+/** Generators that are seeded when built with an argument: `np.random.default_rng(42)`, `random.Random(0)`. */
+export const SEEDABLE_GENERATORS = [
+  "numpy.random.default_rng",
+  "numpy.random.RandomState",
+  "numpy.random.Generator",
+  "random.Random",
+];
+
+/**
+ * Calls that seed the run: any callee named like a seeding helper (imported or local), a seeded
+ * generator, and frameworks that seed for the user (LightningCLI's `seed_everything_default`,
+ * the Hugging Face `Trainer`'s `args.seed`).
+ */
+export function seedingCalls(py: PythonModel): CallSite[] {
+  return py.calls.filter(
+    (c) =>
+      (c.method !== undefined && SEEDING_NAME.test(c.method)) ||
+      (c.is(...SEEDABLE_GENERATORS) && (c.args.length > 0 || c.keywords.has("seed"))) ||
+      c.is(
+        "lightning.pytorch.cli.LightningCLI",
+        "transformers.Trainer",
+        "transformers.Seq2SeqTrainer",
+        "trl.*Trainer",
+      ),
+  );
+}

@@ -1,0 +1,76 @@
+import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
+import { boolValue, literal, statementOf } from "../../src/engine/python/helpers.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { onTriggerLine, SEEDABLE_GENERATORS, seedingCalls, trainingSites } from "./_lib.js";
+
+const TORCH_RANDOM =
+  /^torch\.(rand|randn|randint|randperm|rand_like|randn_like|randint_like|normal|bernoulli|multinomial)$/;
+const NOT_DRAWS =
+  /^(numpy\.random\.(seed|get_state|set_state|SeedSequence|PCG64|MT19937|Philox|SFC64|BitGenerator)|random\.(seed|getstate|setstate|SystemRandom))$/;
+// Randomness for ports, names, backoff and the like does not change what is learned.
+const INCIDENTAL = /port|name|uuid|token|secret|passw|sleep|jitter|backoff|retry|delay|colou?r/i;
+
+function unseeded(call: CallSite, key: string): boolean {
+  const v = call.keywords.get(key);
+  return v === undefined ? !call.hasSplat : literal(v)?.kind === "none";
+}
+
+/** A call that draws from a global or unseeded random source, with a short name for the message. */
+function randomUse(call: CallSite): string | undefined {
+  const name = call.name;
+  if (call.imported && name) {
+    if (TORCH_RANDOM.test(name)) return `\`${name}\``;
+    if (/^(numpy\.random|random)\.\w+$/.test(name) && !NOT_DRAWS.test(name)) {
+      // A generator built with a seed is seeded; built without one it is as random as the globals.
+      if (call.is(...SEEDABLE_GENERATORS) && (call.args.length > 0 || call.keywords.has("seed")))
+        return undefined;
+      return `\`${name}\``;
+    }
+    if (call.is("sklearn.model_selection.train_test_split") && unseeded(call, "random_state"))
+      return "`train_test_split` without `random_state`";
+  }
+  const shuffle = call.keywords.get("shuffle");
+  if (shuffle && boolValue(shuffle) === true && unseeded(call, "random_state") && unseeded(call, "seed"))
+    return "`shuffle=True`";
+  if (call.method === "sample" && !call.imported && (call.keywords.has("frac") || call.keywords.has("n")))
+    return unseeded(call, "random_state") ? "`.sample(...)` without `random_state`" : undefined;
+  return undefined;
+}
+
+function seedAdvice(py: PythonModel): string {
+  if (py.importsModule("lightning.pytorch", "lightning.fabric"))
+    return "`L.seed_everything(42, workers=True)` (it seeds `random`, NumPy and torch)";
+  if (py.importsModule("transformers")) return "`transformers.set_seed(42)`";
+  if (py.importsModule("keras", "tensorflow"))
+    return "`keras.utils.set_random_seed(42)` (Python, NumPy and TensorFlow)";
+  if (py.importsModule("torch")) return "`random.seed(42)`, `np.random.seed(42)` and `torch.manual_seed(42)`";
+  return "`random.seed(42)` and `np.random.seed(42)`, or pass `random_state=` to each random call";
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const uses: { call: CallSite; what: string }[] = [];
+  for (const call of py.calls) {
+    const what = randomUse(call);
+    if (what && !INCIDENTAL.test(statementOf(call.node).text)) uses.push({ call, what });
+  }
+  if (uses.length === 0) return;
+  const first = uses.find((u) => ctx.isAdded(u.call.line) && onTriggerLine(ctx, u.call.line));
+  if (!first || !isEntryPoint(py, ctx.path)) return;
+  if (seedingCalls(py).length > 0) return;
+  // Only runs whose results depend on the draws: training, or a split/shuffle of the data.
+  const shapesData = uses.some((u) => !/^`(torch|numpy\.random|random)\./.test(u.what));
+  if (
+    !shapesData &&
+    trainingSites(py).length === 0 &&
+    py.methodCalls("fit", "backward", "train").length === 0
+  )
+    return;
+  ctx.report(first.call, {
+    message:
+      `This script uses randomness (${first.what}) but never sets a seed, so each run gets different splits, ` +
+      "initial weights and shuffling, and its results cannot be reproduced or compared fairly. Seed once at " +
+      `start-up, e.g. ${seedAdvice(py)}, ideally from a \`--seed\` option that is logged with the run.`,
+  });
+});
