@@ -1,0 +1,69 @@
+import type { Node } from "web-tree-sitter";
+import { isTestPath } from "../../src/engine/python/helpers.js";
+import type { FixInput } from "../../src/engine/rule.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { isCudaString, torchAlias } from "./_tensors.js";
+
+// Anything that asks whether CUDA (or another accelerator) is there counts as a fallback.
+const FALLBACK = [
+  "torch.cuda.is_available",
+  "torch.cuda.device_count",
+  "torch.backends.mps.is_available",
+  "torch.accelerator.is_available",
+];
+// GPU-only by design: DDP/NCCL scripts pin each process to its own GPU.
+const GPU_ONLY = ["torch.cuda.set_device", "torch.distributed.init_process_group"];
+// Keywords naming a device type for autocast/profilers, not where tensors live.
+const NOT_PLACEMENT = new Set(["device_type", "backend"]);
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  if (isTestPath(ctx.path)) return;
+  if (py.calls.some((c) => c.is(...FALLBACK, ...GPU_ONLY))) return;
+  const torch = torchAlias(py);
+  const fallback = (lit: Node): FixInput | undefined =>
+    torch && isCudaString(lit)
+      ? {
+          description: "fall back to the CPU",
+          edits: [{ at: lit, text: `${lit.text} if ${torch}.cuda.is_available() else "cpu"` }],
+        }
+      : undefined;
+  const report = (at: Node, what: string, fix?: FixInput) =>
+    ctx.report(at, {
+      message:
+        `${what} pins this code to CUDA with no fallback, so it fails on machines without a GPU (CI, laptops, CPU nodes). ` +
+        'Pick the device once, `device = torch.device("cuda" if torch.cuda.is_available() else "cpu")`, and move tensors and models with `.to(device)`.',
+      fix,
+    });
+
+  for (const call of py.calls) {
+    if (call.method === "cuda" && call.receiver && !call.name?.startsWith("torch.cuda")) {
+      // On the `.cuda` itself: a chained call may start lines earlier (`Net(\n...\n).cuda()`).
+      report(call.callee.childForFieldName("attribute") ?? call.node, "`.cuda()`");
+      continue;
+    }
+    if (call.is("torch.autocast", "torch.amp.**", "torch.cuda.amp.**")) continue;
+    if (call.is("torch.device") || call.method === "to") {
+      const first = call.args[0];
+      if (first?.type === "string" && isCudaString(first)) {
+        report(
+          first,
+          call.is("torch.device") ? `\`torch.device(${first.text})\`` : `\`.to(${first.text})\``,
+          fallback(first),
+        );
+        continue;
+      }
+    }
+    for (const [k, v] of call.keywords) {
+      if (NOT_PLACEMENT.has(k) || !isCudaString(v)) continue;
+      // Command-line defaults can be overridden by whoever runs the script.
+      if (call.method === "add_argument" || call.method === "Option" || call.method === "Argument") continue;
+      report(v, `\`${k}=${v.text}\``, fallback(v));
+    }
+  }
+  for (const a of py.assignments) {
+    if (a.op !== "=" || a.targets.length !== 1 || !/device/i.test(a.targets[0])) continue;
+    const v = a.value;
+    if (v?.type === "string" && isCudaString(v)) report(v, `\`${a.targets[0]} = ${v.text}\``, fallback(v));
+  }
+});
