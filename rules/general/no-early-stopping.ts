@@ -1,0 +1,43 @@
+import type { Node } from "web-tree-sitter";
+import { defineCheck } from "../../src/engine/rule.js";
+import { firstReportable } from "./_lib.js";
+import { trainingRuns, visibleCallbacks } from "./_training.js";
+
+// Hand-written early stopping has many spellings; any of these words means the run can stop on
+// its own: a patience counter, an `EarlyStopping` callback, `trainer.should_stop`, a stale-epoch count.
+const STOPS =
+  /early_?stop|EarlyStopping|patience|should_stop|stop_training|no_?improve|not_improved|epochs_(without|since)|bad_epochs|num_bad/i;
+
+const MESSAGE =
+  "Training runs for a fixed number of epochs with no early stopping, so it keeps going (and overfitting) after the validation metric stops improving, " +
+  "and the weights you end with are the last epoch's, not the best. Stop on a validation metric with a patience: " +
+  '`EarlyStopping(monitor="val_loss", patience=5)` (Keras `restore_best_weights=True`, Lightning `lightning.pytorch.callbacks.EarlyStopping`), ' +
+  "or a patience counter in the loop.";
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  if (STOPS.test(ctx.text)) return;
+  const candidates: { line: number }[] = [];
+  for (const run of trainingRuns(ctx)) {
+    const { kind, loop, call } = run.site;
+    if (kind === "loop" && loop) {
+      // A `for epoch in range(...)` with any `break` inside may already stop early.
+      if (!/\b(t?range)\s*\(/.test(loop.iter?.text ?? "") || /\bbreak\b/.test(loop.body.text)) continue;
+      candidates.push({ line: loop.line });
+    } else if (kind === "keras" && call) {
+      const epochs = call.keywords.get("epochs");
+      if (epochs && visibleCallbacks(py, call) !== undefined) candidates.push({ line: lineOf(epochs) });
+    } else if (kind === "lightning" && run.trainer) {
+      const epochs = run.trainer.keywords.get("max_epochs");
+      if (epochs && visibleCallbacks(py, run.trainer) !== undefined)
+        candidates.push({ line: lineOf(epochs) });
+    }
+  }
+  candidates.sort((a, b) => a.line - b.line);
+  const hit = firstReportable(ctx, candidates);
+  if (hit) ctx.report({ line: hit.line }, { message: MESSAGE });
+});
+
+function lineOf(node: Node): number {
+  return node.startPosition.row + 1;
+}
