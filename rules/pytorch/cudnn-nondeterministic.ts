@@ -1,0 +1,73 @@
+import { boolValue, statementOf } from "../../src/engine/python/helpers.js";
+import type { FixInput } from "../../src/engine/rule.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { onTriggerLine, torchAlias, usesCuda } from "./_tensors.js";
+
+const TORCH_SEEDS = ["torch.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all"];
+const OTHER_SEEDS = [
+  "lightning.pytorch.seed_everything",
+  "lightning.pytorch.utilities.seed.seed_everything",
+  "lightning.fabric.seed_everything",
+  "lightning.fabric.utilities.seed.seed_everything",
+  "transformers.set_seed",
+  "transformers.trainer_utils.set_seed",
+  "accelerate.utils.set_seed",
+];
+const DETERMINISTIC = "torch.backends.cudnn.deterministic";
+const BENCHMARK = "torch.backends.cudnn.benchmark";
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const seeds = py.callsTo(...TORCH_SEEDS, ...OTHER_SEEDS);
+  if (seeds.length === 0) return;
+  const cudnnFlag = (name: string) =>
+    py.assignments.filter((a) => a.op === "=" && a.targets.length === 1 && py.resolve(a.targets[0]) === name);
+  const benchmarks = cudnnFlag(BENCHMARK).filter((a) => boolValue(a.value) === true);
+  if (benchmarks.length === 0 && !usesCuda(py)) return;
+
+  for (const b of benchmarks) {
+    ctx.report(b.value!, {
+      message:
+        "`cudnn.benchmark = True` in a seeded script: cuDNN times several convolution algorithms on the first batches and keeps the fastest, and that choice can differ between runs, so the seed no longer reproduces results. Set it to False (and `torch.backends.cudnn.deterministic = True`) for reproducible runs.",
+      fix: { description: "turn off cuDNN benchmarking", edits: [{ at: b.value!, text: "False" }] },
+    });
+  }
+
+  // A variable value (`= args.deterministic`) is a deliberate switch; only a literal False is "not set".
+  const deterministic =
+    cudnnFlag(DETERMINISTIC).some((a) => boolValue(a.value) !== false) ||
+    seeds.some((s) => {
+      const d = s.keywords.get("deterministic");
+      return d !== undefined && boolValue(d) !== false;
+    }) ||
+    py
+      .callsTo("torch.use_deterministic_algorithms")
+      .some((c) => c.args[0] && boolValue(c.args[0]) !== false) ||
+    py.callsTo("lightning.pytorch.Trainer", "lightning.pytorch.trainer.Trainer").some((c) => {
+      const d = c.keywords.get("deterministic");
+      return c.hasSplat || (d !== undefined && boolValue(d) !== false);
+    });
+  if (deterministic) return;
+
+  const site =
+    seeds.find((s) => ctx.isAdded(s.line) && onTriggerLine(ctx, s.line) && s.is(...TORCH_SEEDS)) ??
+    seeds.find((s) => ctx.isAdded(s.line) && onTriggerLine(ctx, s.line));
+  if (!site) return;
+  const lightning = site.is("lightning.**");
+  const torch = torchAlias(py);
+  const stmt = statementOf(site.node);
+  let fix: FixInput | undefined;
+  if (!lightning && torch && stmt.type === "expression_statement" && stmt.text === site.node.text) {
+    const indent = " ".repeat(stmt.startPosition.column);
+    fix = {
+      description: "make cuDNN deterministic",
+      edits: [{ at: stmt, text: `${stmt.text}\n${indent}${torch}.backends.cudnn.deterministic = True` }],
+    };
+  }
+  ctx.report(site, {
+    message: lightning
+      ? "This run is seeded and uses CUDA, but cuDNN may still pick non-deterministic convolution algorithms, so two runs with the same seed can differ. Pass `deterministic=True` to the `Trainer` (it sets `torch.use_deterministic_algorithms(True)`)."
+      : undefined,
+    fix,
+  });
+});
