@@ -80,7 +80,10 @@ export function trainingLoops(py: PythonModel): Loop[] {
 
 /** Calls that train a model in one go (`model.fit(X, y)`, `trainer.fit(module)`, `xgb.train(...)`). */
 export function trainingCalls(py: PythonModel): CallSite[] {
-  return py.calls.filter(
-    (c) => c.method !== undefined && TRAIN_METHODS.test(c.method) && c.method !== "backward",
-  );
+  return py.calls.filter((c) => {
+    if (c.method === undefined || c.method === "backward" || !TRAIN_METHODS.test(c.method)) return false;
+    // `model.train()` / `model.train(False)` switch PyTorch modes; they train nothing.
+    const args = c.args.length + c.keywords.size;
+    return args > 0 && !(c.method === "train" && args === 1 && boolValue(c.args[0]) !== undefined);
+  });
 }

@@ -1,0 +1,102 @@
+import type { Node } from "web-tree-sitter";
+import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
+import { rootName } from "../../src/engine/python/flow.js";
+import { isWithin, namesIn } from "../../src/engine/python/helpers.js";
+import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { autologCalls, fluent, onTriggerLine, runBlocks, trainingCalls, trainingLoops } from "./_lib.js";
+
+// Calls that record the run's configuration some other way: a client or logger API, Lightning's
+// hyperparameter logging, or a config file logged as an artifact.
+const PARAM_METHODS = new Set([
+  "log_param",
+  "log_params",
+  "log_hyperparams",
+  "save_hyperparameters",
+  "log_batch",
+]);
+const CONFIG_ARTIFACT = new Set(["log_dict", "log_text", "log_artifact", "log_artifacts"]);
+const CONFIG_WORDS = /conf|cfg|param|hparam|args|settings|\.ya?ml|\.json|\.toml/i;
+const HELPER = /^_?log_?\w*(param|config|cfg|hparam|hyperparam|args|settings)/i;
+// Values that only exist once training is over (search results, fitted attributes).
+const FITTED_VALUE = /best|\w_\b|\.params\b|results|study|trial/i;
+
+function recordsParams(py: PythonModel): boolean {
+  if (autologCalls(py).length > 0) return true;
+  if (
+    py.callsTo("lightning.pytorch.loggers.MLFlowLogger", "lightning.pytorch.loggers.mlflow.MLFlowLogger")
+      .length
+  )
+    return true;
+  return py.calls.some((c) => {
+    const m = c.method ?? "";
+    if (PARAM_METHODS.has(m) || HELPER.test(m)) return true;
+    return CONFIG_ARTIFACT.has(m) && CONFIG_WORDS.test(c.argsNode.text);
+  });
+}
+
+/** The first training step (a fit call or a training loop) inside `scope`, in the same function as `at`. */
+function firstTraining(
+  py: PythonModel,
+  scope: Node,
+  at: CallSite,
+): { span: Span; trained?: string } | undefined {
+  const fn = py.functionAt(at);
+  const inScope = (s: Span) => isWithin(s, scope) && py.functionAt(s) === fn;
+  const call = trainingCalls(py).find(inScope);
+  const loop = trainingLoops(py).find(inScope);
+  if (call && (!loop || call.start < loop.start)) {
+    return { span: call, trained: call.receiver ? rootName(call.receiver.text) : undefined };
+  }
+  return loop ? { span: loop } : undefined;
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const logs = [
+    ...fluent(py, "log_metric", "log_metrics"),
+    ...py.callsTo("mlflow.*.log_model").filter((c) => c.imported),
+  ];
+  if (logs.length === 0) return;
+  const starts = fluent(py, "start_run");
+  if (starts.length === 0 && !isEntryPoint(py, ctx.path)) return;
+  const trains =
+    trainingCalls(py).length > 0 ||
+    trainingLoops(py).length > 0 ||
+    logs.some((c) => c.method === "log_model");
+  if (!trains) return;
+
+  const explicit = fluent(py, "log_param", "log_params");
+  if (!recordsParams(py)) {
+    const at = [...starts, ...logs].find((c) => ctx.isAdded(c.line) && onTriggerLine(ctx, c.line));
+    if (!at) return;
+    const what = logs.some((c) => c.method === "log_model") ? "metrics and a model" : "metrics";
+    ctx.report(at, {
+      message:
+        `This run logs ${what} but none of the parameters that produced them: no \`mlflow.log_param(s)\`, no ` +
+        "autolog, no config logged. Nobody can tell later which learning rate, data or settings gave these " +
+        "numbers, or rerun them. Log the resolved hyperparameters with `mlflow.log_params(...)` right after " +
+        "`start_run()`, before training (or enable `mlflow.autolog()`).",
+    });
+    return;
+  }
+  if (explicit.length === 0 || explicit.length !== py.methodCalls("log_param", "log_params").length) return;
+  // Parameters logged, but only once training is over: a crash loses them and the live run shows none.
+  for (const { body } of runBlocks(py)) {
+    const inBlock = explicit.filter((c) => isWithin(c, body));
+    if (inBlock.length === 0) continue;
+    const training = firstTraining(py, body, inBlock[0]);
+    if (!training || inBlock.some((c) => c.start < training.span.end)) continue;
+    const late = inBlock.find((c) => {
+      if (FITTED_VALUE.test(c.argsNode.text)) return false;
+      return !(training.trained && namesIn(c.argsNode).has(training.trained));
+    });
+    if (!late || !ctx.isAdded(late.line) || !onTriggerLine(ctx, late.line)) continue;
+    ctx.report(late, {
+      message:
+        `Parameters are logged only after training has run (line ${training.span.line}). If training fails or is ` +
+        "stopped, the run keeps its metrics and checkpoints but not the settings that produced them, and while it " +
+        "runs nobody can see what it is trying. Log the hyperparameters right after `start_run()`, before training.",
+    });
+  }
+});
