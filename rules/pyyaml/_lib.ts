@@ -377,3 +377,26 @@ export function plainScalars(docs: readonly Document.Parsed[]): { node: Scalar; 
   }
   return out;
 }
+
+/**
+ * Loaders that patch PyYAML's float resolver so that `1e-3` is a float: OmegaConf (and so Hydra)
+ * and jsonargparse (LightningCLI configs). A file in a project that depends on them, or that
+ * carries their markers, is most likely read through them.
+ */
+export function readWithPatchedFloats(text: string, manifests: ReadonlyMap<string, string>): boolean {
+  if (isHydraConfig(text) || /^\s*(class_path|init_args):/m.test(text)) return true;
+  for (const content of manifests.values()) {
+    if (/(^|[\s"'[,])(omegaconf|hydra-core|jsonargparse)\b/im.test(content)) return true;
+  }
+  return false;
+}
+
+/** Files PyYAML never reads as configs: generated run records, test fixtures, translations. */
+export function notAConfig(path: string): boolean {
+  const p = path.toLowerCase();
+  return (
+    /(^|\/)(lightning_logs|wandb|mlruns|outputs|multirun|\.hydra|tests?|fixtures|testdata|locales?|i18n|translations|node_modules|vendor|third_party)\//.test(
+      p,
+    ) || /(^|\/)(hparams|mlmodel|meta)\.ya?ml$/.test(p)
+  );
+}

@@ -1,0 +1,40 @@
+import { defineCheck } from "../../src/engine/rule.js";
+import { plainScalars, readByOtherTool, readWithPatchedFloats } from "./_lib.js";
+
+// A number written with an exponent, in any of the spellings people use.
+const EXPONENT_NUMBER = /^([-+]?)(?:([0-9][0-9_]*)(?:\.([0-9_]*))?|\.([0-9][0-9_]*))([eE])([-+]?)([0-9]+)$/;
+// PyYAML's own float resolver (YAML 1.1): a dot is required, and the exponent needs a sign.
+const PYYAML_FLOAT = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?)$/;
+
+function why(frac: string | undefined, leadingFrac: string | undefined, expSign: string): string {
+  const noDot = frac === undefined && leadingFrac === undefined;
+  if (noDot && !expSign) return "this one has neither";
+  if (noDot) return "this one has no dot";
+  if (!expSign) return "this exponent has no sign";
+  // `-.5e-3`: the pattern for numbers starting with a dot allows no sign in front.
+  return "a number starting with a dot cannot be signed";
+}
+
+export default defineCheck((ctx) => {
+  const { yaml } = ctx;
+  if (!/[0-9.][eE][-+]?[0-9]/.test(ctx.text)) return;
+  if (readByOtherTool(ctx.path, yaml.docs) || readWithPatchedFloats(ctx.text, ctx.project.manifests)) return;
+  for (const { node, isKey } of plainScalars(yaml.docs)) {
+    if (isKey || typeof node.source !== "string") continue;
+    const text = node.source;
+    const m = EXPONENT_NUMBER.exec(text);
+    if (!m || PYYAML_FLOAT.test(text)) continue;
+    const [, sign, int, frac, leadingFrac, e, expSign, digits] = m;
+    const mantissa = leadingFrac !== undefined ? `0.${leadingFrac}` : `${int}.${frac ?? "0"}`;
+    const fixed = `${sign}${mantissa}${e}${expSign || "+"}${digits}`;
+    const span = yaml.spanOf(node);
+    const [start, end] = node.range!;
+    ctx.report(span, {
+      message:
+        `PyYAML loads \`${text}\` as the string "${text}", not a float: its YAML 1.1 float pattern needs a dot in ` +
+        `the mantissa and a sign on the exponent, and ${why(frac, leadingFrac, expSign)}. ` +
+        `Write \`${fixed}\` (or a plain decimal) so the value arrives as a number.`,
+      fix: { description: `write ${fixed}`, edits: [{ at: { start, end }, text: fixed }] },
+    });
+  }
+});
