@@ -1,0 +1,716 @@
+import type { Node } from "web-tree-sitter";
+import { anyNameMatches } from "../../src/engine/names.js";
+import { constructorOf } from "../../src/engine/python/flow.js";
+import { lightningCallbacks, lightningModules, subclassesOf } from "../../src/engine/python/frameworks.js";
+import { boolValue, dotted, isTestPath } from "../../src/engine/python/helpers.js";
+import type {
+  CallSite,
+  ClassDef,
+  FunctionDef,
+  Loop,
+  PythonModel,
+  Span,
+} from "../../src/engine/python/model.js";
+
+// Training-loop structure shared by the pytorch loop rules: which calls are backward passes,
+// optimiser steps, gradient resets and model forwards; which loops train; which code is an
+// inference pass; and what mode / grad state holds at a point, following local helper calls.
+
+// ---- names ------------------------------------------------------------------------------------
+
+const OPTIMIZER_CLASSES = [
+  "torch.optim.*",
+  "torch.optim.*.*",
+  "transformers.AdamW",
+  "transformers.Adafactor",
+  "transformers.optimization.*",
+  "bitsandbytes.optim.*",
+  "timm.optim.*",
+  "apex.optimizers.*",
+];
+const SCHEDULER_CLASSES = [
+  "torch.optim.lr_scheduler.*",
+  "transformers.get_*",
+  "transformers.optimization.get_*",
+];
+
+/** A constructor name that builds an optimiser (and not a learning-rate scheduler). */
+export function isOptimizerClass(name: string | undefined): boolean {
+  if (!name || anyNameMatches(name, SCHEDULER_CLASSES)) return false;
+  const last = name.split(".").pop() ?? "";
+  return /^[A-Z]/.test(last) && anyNameMatches(name, OPTIMIZER_CLASSES) && !/Scheduler|LR$|Warmup/.test(last);
+}
+
+const OPT_NAME =
+  /(^|[._])(opt|optim|optimizer|optimiser|optimizers)(\d*|_\w+)?$|^(opt|optimizer|optimiser)_?[a-z]\w*$/i;
+const NOT_OPT_NAME = /sched|lr_|warmup/i;
+const SCALER_CLASSES = [
+  "torch.cuda.amp.GradScaler",
+  "torch.amp.GradScaler",
+  "torch.amp.grad_scaler.GradScaler",
+];
+
+function compact(node: Node | undefined): string | undefined {
+  return node?.text.replace(/\s+/g, "");
+}
+
+/** The optimiser a `.step()` call updates, as text (`opt` for `opt.step()` and `scaler.step(opt)`). */
+export function optimizerStepped(py: PythonModel, call: CallSite): string | undefined {
+  if (call.method !== "step") return undefined;
+  const recv = compact(call.receiver);
+  if (!recv) return undefined;
+  const ctor = constructorOf(py, call.receiver, call);
+  if (/scaler$/i.test(recv) || (ctor && anyNameMatches(ctor, SCALER_CLASSES))) {
+    return compact(call.args[0] ?? call.keywords.get("optimizer"));
+  }
+  if (ctor) return isOptimizerClass(ctor) ? recv : undefined;
+  return OPT_NAME.test(recv) && !NOT_OPT_NAME.test(recv) ? recv : undefined;
+}
+
+/** `loss.backward()`, `scaler.scale(loss).backward()`, `accelerator.backward(loss)`, `torch.autograd.backward`. */
+export function isBackward(call: CallSite): boolean {
+  if (call.is("torch.autograd.backward")) return true;
+  if (call.method !== "backward") return false;
+  const recv = compact(call.receiver);
+  return recv !== undefined && recv !== "self" && recv !== "super()";
+}
+
+/** Calls that reset gradients: `zero_grad(...)` on anything, `p.grad.zero_()`, `p.grad.detach_()`. */
+export function isZeroing(call: CallSite): boolean {
+  if (call.method === "zero_grad") return true;
+  return (
+    (call.method === "zero_" || call.method === "fill_") &&
+    /\.grad(\.data)?$/.test(compact(call.receiver) ?? "")
+  );
+}
+
+/** `p.grad = None` and friends. */
+export function zeroingAssignments(py: PythonModel, scope: Span): Span[] {
+  return py
+    .assignmentsIn(scope)
+    .filter((a) => a.op === "=" && a.targets.some((t) => /\.grad$/.test(t)) && a.value?.type === "none");
+}
+
+// ---- model objects ----------------------------------------------------------------------------
+
+const MODEL_WORDS = new Set([
+  "model",
+  "models",
+  "net",
+  "network",
+  "classifier",
+  "encoder",
+  "decoder",
+  "backbone",
+  "generator",
+  "discriminator",
+  "unet",
+  "vae",
+  "autoencoder",
+  "cnn",
+  "rnn",
+  "lstm",
+  "gru",
+  "mlp",
+  "resnet",
+  "transformer",
+  "module",
+]);
+const NOT_MODEL_WORDS = new Set([
+  "fn",
+  "func",
+  "function",
+  "name",
+  "names",
+  "path",
+  "dir",
+  "cls",
+  "class",
+  "type",
+  "config",
+  "cfg",
+  "args",
+  "kwargs",
+  "factory",
+  "builder",
+  "file",
+  "id",
+  "url",
+  "str",
+  "output",
+  "outputs",
+  "loss",
+  "params",
+  "state",
+  "dict",
+  "list",
+  "registry",
+]);
+
+function words(identifier: string): string[] {
+  return identifier
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toLowerCase()
+    .split(/_+/)
+    .filter(Boolean);
+}
+
+/** An identifier that names a network: `model`, `net_g`, `self.encoder`, `base_model`, `netD`. */
+export function looksLikeModel(identifier: string): boolean {
+  const ws = words(identifier).map((w) => w.replace(/\d+$/, ""));
+  return ws.some((w) => MODEL_WORDS.has(w)) && !ws.some((w) => NOT_MODEL_WORDS.has(w));
+}
+
+/**
+ * The object an expression denotes, for matching `model.eval()` with `model(x)`: the root name, or
+ * `self.<attr>` for attributes of `self`. Calls and subscripts on the way are looked through
+ * (`model.to(device).eval()` → `model`).
+ */
+export function objectKey(node: Node | undefined | null): string | undefined {
+  let n: Node | undefined | null = node;
+  while (n && (n.type === "call" || n.type === "parenthesized_expression" || n.type === "subscript")) {
+    if (n.type === "call") {
+      const f = n.childForFieldName("function");
+      n = f?.type === "attribute" ? f.childForFieldName("object") : undefined;
+    } else if (n.type === "subscript") n = n.childForFieldName("value");
+    else n = n.namedChildren[0];
+  }
+  const text = dotted(n);
+  if (!text) return undefined;
+  const segs = text.split(".");
+  return segs[0] === "self" && segs.length > 1 ? `self.${segs[1]}` : segs[0];
+}
+
+const MODULE_SOURCES = ["torch.nn.*", "torchvision.models.**", "timm.create_model", "torch.hub.load"];
+// Loaders that hand back a model already in eval mode (or a compiled artefact with a fixed mode).
+const EVAL_LOADERS = [
+  "**.from_pretrained",
+  "torch.jit.load",
+  "torch.jit.trace",
+  "torch.jit.script",
+  "torch.export.*",
+];
+const MODULE_METHODS = new Set([
+  "eval",
+  "train",
+  "parameters",
+  "named_parameters",
+  "load_state_dict",
+  "requires_grad_",
+]);
+
+export interface ModelIndex {
+  /** Full dotted texts used as modules somewhere in the file (`model`, `self.encoder`). */
+  known: Set<string>;
+  /** Local classes deriving from `torch.nn.Module`. */
+  moduleClasses: Set<string>;
+}
+
+const indexes = new WeakMap<PythonModel, ModelIndex>();
+
+export function modelIndex(py: PythonModel): ModelIndex {
+  let idx = indexes.get(py);
+  if (!idx) {
+    const known = new Set<string>();
+    for (const c of py.calls) {
+      if (c.method && MODULE_METHODS.has(c.method)) {
+        const t = dotted(c.receiver);
+        if (t && t !== "self") known.add(t);
+      }
+    }
+    const moduleClasses = new Set(
+      subclassesOf(py, ["torch.nn.Module", "torch.nn.modules.**"]).map((c) => c.name),
+    );
+    idx = { known, moduleClasses };
+    indexes.set(py, idx);
+  }
+  return idx;
+}
+
+/**
+ * When `call` runs a network forward (`model(x)`, `self.net(x)`, `model.forward(x)`), the key of
+ * that network; undefined for anything else (methods such as `model.predict`, `self(x)`).
+ */
+export function modelCallKey(py: PythonModel, call: CallSite): string | undefined {
+  const callee = call.callee;
+  let target: Node | null = callee;
+  if (callee.type === "attribute" && callee.childForFieldName("attribute")?.text === "forward") {
+    target = callee.childForFieldName("object");
+  }
+  const text = dotted(target);
+  if (!text || text === "self" || call.imported) return undefined;
+  const last = text.split(".").pop()!;
+  if (text.includes(".") && text.split(".")[0] !== "self" && !looksLikeModel(last) && last !== "module") {
+    if (!modelIndex(py).known.has(text)) return undefined;
+  }
+  const idx = modelIndex(py);
+  const ctor = text.startsWith("self.") ? undefined : constructorOf(py, target ?? undefined, call);
+  if (producers(py, text, call).some((p) => anyNameMatches(p, EVAL_LOADERS))) return undefined;
+  const isModule =
+    looksLikeModel(last) ||
+    idx.known.has(text) ||
+    (ctor !== undefined && (idx.moduleClasses.has(ctor) || anyNameMatches(ctor, MODULE_SOURCES)));
+  return isModule ? objectKey(target) : undefined;
+}
+
+/**
+ * Constructors of every value assigned to `text` that can reach `at`: in its function, at module
+ * level, and for `self.x` in any method of the enclosing class.
+ */
+export function producers(py: PythonModel, text: string, at: Span): string[] {
+  const fn = py.functionAt(at);
+  const cls = text.startsWith("self.") ? py.classAt(at) : undefined;
+  const out: string[] = [];
+  for (const a of py.assignments) {
+    if (a.op !== "=" || a.targets.length !== 1 || a.targets[0] !== text) continue;
+    const home = py.functionAt(a);
+    const reaches = cls ? home?.cls === cls : home === fn || home === undefined;
+    let value = a.value;
+    if (!reaches || value?.type !== "call") continue;
+    // `AutoModel.from_pretrained(name).to(device)`: the constructor is the innermost call.
+    for (let f = value.childForFieldName("function"); f?.type === "attribute"; ) {
+      const obj = f.childForFieldName("object");
+      if (obj?.type !== "call") break;
+      value = obj;
+      f = obj.childForFieldName("function");
+    }
+    const name = py.resolve(value.childForFieldName("function") ?? value);
+    if (name) out.push(name);
+  }
+  return out;
+}
+
+// ---- scopes and local helpers -----------------------------------------------------------------
+
+/** Calls directly in `scope` (a loop, block or function), leaving out nested definitions. */
+export function directCalls(py: PythonModel, scope: Span | Node): CallSite[] {
+  return py.callsIn(scope, { direct: true });
+}
+
+/** The local function(s) a call runs: `helper(...)` → `def helper`, `self.helper(...)` → the method. */
+export function localCallee(py: PythonModel, call: CallSite): FunctionDef | undefined {
+  const callee = call.callee;
+  if (callee.type === "identifier") {
+    if (call.imported) return undefined;
+    const name = callee.text;
+    const here = py.functionAt(call);
+    return (
+      py.functions.find((f) => f.name === name && !f.cls && f.parentFunction === here) ??
+      py.functions.find((f) => f.name === name && !f.cls && !f.parentFunction)
+    );
+  }
+  if (callee.type === "attribute" && callee.childForFieldName("object")?.text === "self") {
+    const cls = py.classAt(call);
+    const name = callee.childForFieldName("attribute")?.text;
+    return cls && name ? cls.method(name) : undefined;
+  }
+  return undefined;
+}
+
+/** Maps a helper's parameter names to the object keys the call passes for them. */
+function bindings(fn: FunctionDef, call: CallSite, outer: Map<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  const params = fn.explicitParams;
+  params.forEach((p, i) => {
+    const arg = call.keywords.get(p.name) ?? call.args[i];
+    const key = objectKey(arg);
+    if (key) out.set(p.name, outer.get(key) ?? key);
+  });
+  return out;
+}
+
+/** Rewrites a key seen inside a helper into the caller's terms. */
+function rebind(key: string, binds: Map<string, string>): string {
+  const root = key.split(".")[0];
+  return binds.get(root) ?? key;
+}
+
+export interface Reached {
+  call: CallSite;
+  /** The key of the call's receiver, in the terms of the outermost scope. */
+  receiverKey: string | undefined;
+  /** The call in the outermost scope through which this one is reached (itself when direct). */
+  via: CallSite;
+}
+
+/**
+ * Calls made in `scope`, and in local helpers it calls (a few levels deep), with receiver keys
+ * translated through the helpers' parameters.
+ */
+export function reachableCalls(py: PythonModel, scope: Span | Node, depth = 3): Reached[] {
+  const out: Reached[] = [];
+  const visiting = new Set<FunctionDef>();
+  const walk = (s: Span | Node, binds: Map<string, string>, via: CallSite | undefined, left: number) => {
+    for (const call of directCalls(py, s)) {
+      const recvKey = objectKey(call.receiver);
+      out.push({ call, receiverKey: recvKey ? rebind(recvKey, binds) : undefined, via: via ?? call });
+      if (left === 0) continue;
+      const fn = localCallee(py, call);
+      if (!fn || visiting.has(fn)) continue;
+      visiting.add(fn);
+      walk(fn.body, bindings(fn, call, binds), via ?? call, left - 1);
+      visiting.delete(fn);
+    }
+  };
+  walk(scope, new Map(), undefined, depth);
+  return out;
+}
+
+// ---- training loops ---------------------------------------------------------------------------
+
+export interface TrainingLoop {
+  loop: Loop;
+  backward: CallSite[];
+  /** Optimiser steps and the optimiser each updates. */
+  steps: { call: CallSite; optimizer: string }[];
+}
+
+/** Loops whose own body (not a helper) runs backward and an optimiser step. */
+export function trainingLoops(py: PythonModel): TrainingLoop[] {
+  const out: TrainingLoop[] = [];
+  for (const loop of py.loops) {
+    const calls = directCalls(py, loop.body);
+    const backward = calls.filter(isBackward);
+    if (backward.length === 0) continue;
+    const steps: TrainingLoop["steps"] = [];
+    for (const c of calls) {
+      const optimizer = optimizerStepped(py, c);
+      if (optimizer) steps.push({ call: c, optimizer });
+    }
+    if (steps.length > 0) out.push({ loop, backward, steps });
+  }
+  return out;
+}
+
+/** Training loops not nested in another training loop (an epoch loop around a batch loop counts once, as the batch loop). */
+export function innermostTrainingLoops(py: PythonModel): TrainingLoop[] {
+  const all = trainingLoops(py);
+  return all.filter(
+    (t) => !all.some((o) => o !== t && o.loop.start > t.loop.start && o.loop.end <= t.loop.end),
+  );
+}
+
+const EPOCH_WORD = /epoch/i;
+const LOADER_WORDS = new Set([
+  "loader",
+  "loaders",
+  "dataloader",
+  "dataloaders",
+  "dl",
+  "batches",
+  "batch",
+  "iterator",
+  "iter",
+  "dataset",
+  "data",
+  "ds",
+]);
+
+/** The iterable a `for` loop walks, seen through `enumerate`, `tqdm`, `zip`, `iter`, `islice`. */
+function iterNames(loop: Loop): string[] {
+  const iter = loop.iter;
+  if (!iter || loop.kind !== "for") return [];
+  return (iter.text.match(/[A-Za-z_]\w*/g) ?? []).filter(
+    (w) => !/^(enumerate|tqdm|zip|iter|islice|range|len|self|trange|progress|desc|total|leave)$/.test(w),
+  );
+}
+
+/** A loop over epochs: `for epoch in range(...)`, `for ep in trange(args.epochs)`. */
+export function isEpochLoop(loop: Loop): boolean {
+  const target = loop.target?.text ?? "";
+  return EPOCH_WORD.test(target) || (loop.kind === "for" && /\brange\(.*epoch/i.test(loop.iter?.text ?? ""));
+}
+
+/** A loop over batches: iterates a loader-like name and is not an epoch loop. */
+export function isBatchLoop(loop: Loop): boolean {
+  if (loop.kind !== "for" || isEpochLoop(loop)) return false;
+  return iterNames(loop).some((n) => words(n).some((w) => LOADER_WORDS.has(w)));
+}
+
+// ---- order and branches -----------------------------------------------------------------------
+
+/** True when `a` and `b` sit in different branches of one `if`/`try` (they never run in one pass). */
+export function exclusiveBranches(a: Node, b: Node): boolean {
+  const clauseOf = (n: Node): Map<number, number> => {
+    const m = new Map<number, number>();
+    for (let cur: Node | null = n; cur?.parent; cur = cur.parent) {
+      const p = cur.parent;
+      if (p.type === "if_statement" || p.type === "try_statement") m.set(p.id, cur.id);
+    }
+    return m;
+  };
+  const ca = clauseOf(a);
+  for (const [stmt, clause] of clauseOf(b)) {
+    const other = ca.get(stmt);
+    if (other !== undefined && other !== clause) return true;
+  }
+  return false;
+}
+
+// ---- modes and grad state ---------------------------------------------------------------------
+
+export type Mode = "eval" | "train";
+
+/** The mode a call sets: `.eval()`, `.train(False)` → eval; `.train()`, `.train(True)`, `.train(flag)` → train. */
+export function modeSet(call: CallSite): Mode | undefined {
+  if (call.method === "eval" && call.args.length === 0 && call.keywords.size === 0 && call.receiver)
+    return "eval";
+  if (call.method !== "train" || !call.receiver || call.imported) return undefined;
+  const arg = call.arg("mode", 0);
+  if (!arg) return call.args.length === 0 && call.keywords.size === 0 ? "train" : undefined;
+  const v = boolValue(arg);
+  return v === false ? "eval" : "train";
+}
+
+/** True when `call.train(expr)` takes a non-literal flag (torchvision's `model.train(phase == "train")`). */
+export function modeIsDynamic(call: CallSite): boolean {
+  const arg = call.method === "train" ? call.arg("mode", 0) : undefined;
+  return arg !== undefined && boolValue(arg) === undefined;
+}
+
+const EVAL_CONTEXT = /eval/i;
+
+/**
+ * The mode `key` is in at `at`, judged from the same function: the last mode switch on that
+ * object before `at`; failing that, "eval" when any object is switched to eval (or an eval-like
+ * context manager is entered) before `at`. Undefined when the function does not say.
+ */
+export function modeAt(py: PythonModel, at: Span, key: string | undefined): Mode | undefined {
+  const fn = py.functionAt(at);
+  const scope: Span | undefined = fn;
+  let own: Mode | undefined;
+  let anyEval = false;
+  const calls = scope ? directCalls(py, fn!.body) : py.calls.filter((c) => py.isModuleLevel(c));
+  for (const c of calls) {
+    if (c.start >= at.start) break;
+    if (c.end > at.start) continue;
+    const mode = modeSet(c);
+    if (!mode) continue;
+    if (modeIsDynamic(c)) return "eval";
+    if (key !== undefined && objectKey(c.receiver) === key) own = mode;
+    else if (mode === "eval") anyEval = true;
+  }
+  if (own) return own;
+  if (anyEval) return "eval";
+  for (const w of py.withsAt(at)) {
+    if (fn && w.start < fn.start) break;
+    if (w.items.some((i) => EVAL_CONTEXT.test(i.value.text))) return "eval";
+  }
+  return undefined;
+}
+
+const NO_GRAD = [
+  "torch.no_grad",
+  "torch.inference_mode",
+  "torch.autograd.no_grad",
+  "torch.autograd.grad_mode.no_grad",
+  "torch.autograd.grad_mode.inference_mode",
+];
+const SET_GRAD = [
+  "torch.set_grad_enabled",
+  "torch.autograd.set_grad_enabled",
+  "torch.autograd.grad_mode.set_grad_enabled",
+];
+
+function disablesGrad(py: PythonModel, expr: Node): boolean {
+  if (expr.type === "call") {
+    const name = py.resolve(expr.childForFieldName("function") ?? expr);
+    if (anyNameMatches(name, NO_GRAD)) return true;
+    if (anyNameMatches(name, SET_GRAD)) {
+      const arg = expr.childForFieldName("arguments")?.namedChildren[0];
+      return boolValue(arg) !== true;
+    }
+  }
+  // `torch.no_grad() if not train else nullcontext()`, `self.autocast_and_no_grad()`.
+  return /no_grad|inference_mode|set_grad_enabled/.test(expr.text);
+}
+
+/** True when gradients are off at `at`: an enclosing no-grad block or decorator, or `set_grad_enabled(False)` before it. */
+export function gradOffAt(py: PythonModel, at: Span): boolean {
+  for (const w of py.withsAt(at)) if (w.items.some((i) => disablesGrad(py, i.value))) return true;
+  for (let fn = py.functionAt(at); fn; fn = fn.parentFunction) {
+    if (fn.decorators.some((d) => anyNameMatches(d, NO_GRAD) || /no_grad|inference_mode/.test(d)))
+      return true;
+  }
+  const fn = py.functionAt(at);
+  for (const c of py.callsTo(...SET_GRAD)) {
+    if (c.start >= at.start) break;
+    if (boolValue(c.args[0] ?? c.keywords.get("mode")) !== false) continue;
+    if (py.functionAt(c) === fn || py.isModuleLevel(c)) return true;
+  }
+  return false;
+}
+
+// ---- inference passes -------------------------------------------------------------------------
+
+const PASS_WORDS = new Set([
+  "validate",
+  "validation",
+  "evaluate",
+  "evaluation",
+  "eval",
+  "test",
+  "predict",
+  "prediction",
+  "inference",
+  "infer",
+  "val",
+  "valid",
+]);
+const NOT_PASS_WORDS = new Set([
+  "train",
+  "training",
+  "fit",
+  "build",
+  "make",
+  "get",
+  "load",
+  "create",
+  "prepare",
+  "setup",
+  "split",
+  "save",
+  "plot",
+  "log",
+  "print",
+  "metric",
+  "metrics",
+  "loss",
+  "data",
+  "dataset",
+  "loader",
+  "dataloader",
+  "transform",
+  "transforms",
+  "collate",
+  "config",
+  "args",
+  "parse",
+  "on",
+  "is",
+  "should",
+  "set",
+]);
+const SPLIT_WORDS = new Set([
+  "val",
+  "valid",
+  "validation",
+  "test",
+  "testing",
+  "eval",
+  "evaluation",
+  "dev",
+  "holdout",
+]);
+
+export interface InferencePass {
+  kind: "function" | "loop";
+  /** Where a finding goes: the `def` line or the `for` line. */
+  at: Span;
+  fn?: FunctionDef;
+  loop?: Loop;
+  /** Forward calls of networks in the pass, with the network's key. */
+  forwards: { call: CallSite; key: string }[];
+}
+
+/** Classes whose methods a framework drives (Lightning, HF Trainer, nn.Module itself, unittest...). */
+function frameworkDriven(py: PythonModel): Set<ClassDef> {
+  const out = new Set<ClassDef>([...lightningModules(py), ...lightningCallbacks(py)]);
+  const driven = subclassesOf(py, ["torch.nn.Module", "torch.nn.modules.**"]);
+  for (const c of driven) out.add(c);
+  for (const c of py.classes) {
+    if (c.bases.some((b) => b.includes(".") || py.imports.has(b.split(".")[0]))) out.add(c);
+  }
+  for (const c of subclassesOf(py, [...[...out].map((c) => c.name)])) out.add(c);
+  return out;
+}
+
+function isPassName(name: string): boolean {
+  const ws = words(name);
+  return ws.some((w) => PASS_WORDS.has(w)) && !ws.some((w) => NOT_PASS_WORDS.has(w));
+}
+
+/** A loop over a validation/test split: `val_loader`, `tqdm(test_dl)`, `loaders["val"]`. */
+export function isSplitLoop(loop: Loop): boolean {
+  if (loop.kind !== "for" || !loop.iter) return false;
+  return (loop.iter.text.match(/[A-Za-z_]\w*/g) ?? []).some((t) => words(t).some((w) => SPLIT_WORDS.has(w)));
+}
+
+function trains(py: PythonModel, scope: Span | Node): boolean {
+  return directCalls(py, scope).some(
+    (c) =>
+      isBackward(c) ||
+      c.method === "requires_grad_" ||
+      c.is("torch.autograd.grad") ||
+      c.method === "manual_backward",
+  );
+}
+
+/**
+ * Validation, test and prediction passes: functions named for them, and loops over validation or
+ * test data in other functions. Framework-driven methods, test files and passes that compute
+ * gradients (adversarial evaluation, test-time training) are left out.
+ */
+export function inferencePasses(py: PythonModel, path: string): InferencePass[] {
+  if (isTestPath(path)) return [];
+  const driven = frameworkDriven(py);
+  const out: InferencePass[] = [];
+  const passFns = new Set<FunctionDef>();
+  for (const fn of py.functions) {
+    if (!isPassName(fn.name) || (fn.cls && driven.has(fn.cls))) continue;
+    if (/^test_/.test(fn.name)) continue;
+    if (trains(py, fn.body)) continue;
+    const forwards = forwardsIn(py, fn.body);
+    if (forwards.length === 0) continue;
+    passFns.add(fn);
+    out.push({ kind: "function", at: fn, fn, forwards });
+  }
+  for (const loop of py.loops) {
+    if (!isSplitLoop(loop)) continue;
+    let inPass = false;
+    let driverMethod = false;
+    for (let fn = py.functionAt(loop); fn; fn = fn.parentFunction) {
+      if (passFns.has(fn) || isPassName(fn.name)) inPass = true;
+      if (fn.cls && driven.has(fn.cls)) driverMethod = true;
+    }
+    if (inPass || driverMethod || trains(py, loop.body)) continue;
+    if (out.some((p) => p.loop && p.loop.start <= loop.start && loop.end <= p.loop.end)) continue;
+    const forwards = forwardsIn(py, loop.body);
+    if (forwards.length > 0) out.push({ kind: "loop", at: loop, loop, forwards });
+  }
+  return out;
+}
+
+function forwardsIn(py: PythonModel, scope: Span | Node): { call: CallSite; key: string }[] {
+  const out: { call: CallSite; key: string }[] = [];
+  for (const call of directCalls(py, scope)) {
+    const key = modelCallKey(py, call);
+    if (key) out.push({ call, key });
+  }
+  return out;
+}
+
+/** Calls of a local function from elsewhere in the file. */
+export function callersOf(py: PythonModel, fn: FunctionDef): CallSite[] {
+  return py.calls.filter((c) => c.method === fn.name && c !== undefined && localCallee(py, c) === fn);
+}
+
+/** True when the file trains anything (a backward pass anywhere). */
+export function fileTrains(py: PythonModel): boolean {
+  return py.calls.some(isBackward);
+}
+
+/** True when the pass's condition holds at some call site of its function (one or two callers up). */
+export function holdsAtCaller(
+  py: PythonModel,
+  fn: FunctionDef,
+  holds: (site: CallSite) => boolean,
+  depth = 2,
+): boolean {
+  for (const site of callersOf(py, fn)) {
+    if (holds(site)) return true;
+    const outer = py.functionAt(site);
+    if (depth > 1 && outer && outer !== fn && holdsAtCaller(py, outer, holds, depth - 1)) return true;
+  }
+  return false;
+}
