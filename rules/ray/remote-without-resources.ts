@@ -1,0 +1,40 @@
+import { type RayRemote, rayRemotes } from "../../src/engine/python/frameworks.js";
+import { isTestPath } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { RESOURCE_KEYS } from "./_lib.js";
+
+// Signs in the body that the work wants a GPU: CUDA devices, or a model being loaded or moved.
+const USES_CUDA = /\.cuda\s*\(|["']cuda(?::\d+)?["']|torch\.cuda\.|device_map\s*=|\bnum_gpus\b/;
+const USES_MODEL = /\bfrom_pretrained\s*\(|\btorch\.load\s*\(|\.to\s*\(\s*device\b|\bpipeline\s*\(/;
+
+function givesResources(remote: RayRemote): boolean {
+  return remote.optionCalls.some((c) => c.hasSplat || RESOURCE_KEYS.some((k) => c.keywords.has(k)));
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  if (isTestPath(ctx.path)) return;
+  for (const remote of rayRemotes(py)) {
+    if (givesResources(remote)) continue;
+    const body = remote.def.node.text;
+    const what = remote.kind === "actor" ? "actor" : "task";
+    const defaults =
+      remote.kind === "actor"
+        ? "Ray reserves 1 CPU to place an actor and none while it runs, and no GPU"
+        : "Ray reserves 1 CPU and no GPU per task";
+    let message: string;
+    if (USES_CUDA.test(body) || USES_MODEL.test(body)) {
+      message =
+        `This ${what} loads or runs a model on the GPU, but \`${remote.def.name}\` asks Ray for no resources. ` +
+        `${defaults}, so it can be placed on a node without a GPU, and Ray does not assign it one (GPU ids are given ` +
+        "only to tasks and actors that request `num_gpus`). Declare what it needs: `@ray.remote(num_gpus=1)` " +
+        "(fractions such as 0.5 share a GPU), or `.options(num_gpus=1)` at the call site.";
+    } else {
+      message =
+        `\`${remote.def.name}\` is made remote without \`num_cpus\`, \`num_gpus\` or \`resources\`. ${defaults}, which ` +
+        "rarely matches real work: multi-threaded code over-subscribes its node and memory-heavy work is packed too " +
+        "densely. State what it needs, e.g. `@ray.remote(num_cpus=2)`, or pass it through `.options(...)`.";
+    }
+    ctx.report(remote.site, { message });
+  }
+});
