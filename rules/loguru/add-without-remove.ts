@@ -1,0 +1,47 @@
+import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
+import { isWithin } from "../../src/engine/python/helpers.js";
+import type { CallSite, FunctionDef } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { sinkAdds } from "./_lib.js";
+
+// Hooks that a framework calls many times per run.
+const REPEATED_HOOKS =
+  /^(training_step|validation_step|test_step|predict_step|forward|__call__|on_\w+|__getitem__)$/;
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const adds = sinkAdds(py);
+  if (adds.length === 0) return;
+  const removes = py.callsTo("loguru.logger.remove");
+  const removedBefore = (add: CallSite, fn: FunctionDef | undefined) =>
+    removes.some((r) => r.end <= add.start && py.functionAt(r) === fn);
+  const guard = py.mainGuard;
+  const library = !isEntryPoint(py, ctx.path);
+  for (const add of adds) {
+    if (guard && isWithin(add, guard)) continue;
+    const fn = py.functionAt(add);
+    if (removedBefore(add, fn)) continue;
+    const why = repeatedBecause(add, fn);
+    if (!why) continue;
+    ctx.report(add, {
+      message:
+        `\`logger.add\` ${why}, so every time it runs another sink is attached and each message is written once ` +
+        'more. Configure sinks once, at the program\'s entry point (under `if __name__ == "__main__":` or in ' +
+        "`main()`), calling `logger.remove()` first; library code should only call `logger.info(...)` and friends.",
+    });
+  }
+
+  function repeatedBecause(add: CallSite, fn: FunctionDef | undefined): string | undefined {
+    if (py.loopsAt(add).some((l) => !fn || isWithin(l, fn))) return "runs inside a loop";
+    if (!fn) return library ? "runs at import time in a module that others import" : undefined;
+    if (fn.cls && fn.name === "__init__") return `runs in \`${fn.cls.name}.__init__\`, once per instance`;
+    if (REPEATED_HOOKS.test(fn.name)) return `runs in \`${fn.name}\`, which is called over and over`;
+    const calledInLoop = py.calls.some(
+      (c) => c.name === fn.name && !c.receiver && py.loopsAt(c).length > 0 && !isWithin(c, fn),
+    );
+    if (calledInLoop) return `runs in \`${fn.name}()\`, which this file calls inside a loop`;
+    if (fn.decorators.some((d) => /^ray\.remote$/.test(d)) || fn.cls?.decorators.includes("ray.remote"))
+      return "runs in a Ray task or actor, once per call or actor";
+    return undefined;
+  }
+});

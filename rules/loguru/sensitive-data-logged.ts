@@ -1,0 +1,106 @@
+import type { Node } from "web-tree-sitter";
+import type { CallSite } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { logCalls } from "./_lib.js";
+
+// Word pieces that name a credential or personal data. `token` alone is left out on purpose:
+// in ML code it is far more often a word piece than a secret.
+const SENSITIVE =
+  /^(password|passwd|passphrase|secret|secrets|client_secret|secret_key|api_?key|apikey|private_?key|access_?key|credentials?|(access|auth|api|bearer|refresh|session|oauth|github|gh|hf|slack|wandb|openai|id)_token|token_secret|ssn|social_security(_number)?|patient(_\w+)?|email|e_mail|email_address|phone(_number)?|date_of_birth|dob|credit_card(_number)?|card_number|iban)$/i;
+// Names that describe a secret without being it.
+const DESCRIPTIVE =
+  /(^|_)(len|length|count|num|n|is|has|set|present|exists|path|file|dir|env|var|field|col|column|hash|hashed|masked|redacted|mask|prefix|suffix|type|name_env|required|enabled|valid|ok|changed|policy|pattern|regex|template|domain)($|_)|^(n|num)_/i;
+const PLAIN_FORMATTERS = new Set(["str", "repr", "format", "f"]);
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const calls = [...logCalls(py), ...py.calls.filter((c) => c.name === "print" && !c.imported)];
+  for (const call of calls) {
+    const leak = interpolated(call)
+      .map(sensitiveIn)
+      .find((x) => x !== undefined);
+    if (!leak) continue;
+    ctx.report(call, {
+      message:
+        `\`${leak}\` goes into this log message in clear text. Logs are kept, shipped and searched long after ` +
+        "the run, so credentials and personal data in them leak. Log that it is set (or a masked form such as the " +
+        "last four characters), never the value.",
+    });
+  }
+
+  /** Expressions whose values end up in the message (not the constant text around them). */
+  function interpolated(call: CallSite): Node[] {
+    const out: Node[] = [];
+    const [first, ...rest] = call.args;
+    // `logger.log("INFO", msg, ...)`: the level comes first.
+    const args = call.method === "log" && first && call.args.length > 1 ? rest : call.args;
+    for (const [i, a] of args.entries()) {
+      if (i === 0) out.push(...messageParts(a));
+      else out.push(a);
+    }
+    for (const [k, v] of call.keywords)
+      if (!["exc_info", "stack_info", "extra", "sep", "end", "file", "flush"].includes(k)) out.push(v);
+    return out;
+  }
+
+  /** The interpolated pieces of a message expression. */
+  function messageParts(node: Node): Node[] {
+    if (node.type === "string") {
+      return node.namedChildren
+        .filter((c): c is Node => c?.type === "interpolation")
+        .map((c) => c.childForFieldName("expression") ?? c.namedChildren[0]!)
+        .filter(Boolean);
+    }
+    if (node.type === "binary_operator") {
+      const op = node.childForFieldName("operator")?.text;
+      const left = node.childForFieldName("left");
+      const right = node.childForFieldName("right");
+      if (op === "%" && left && right) return [...messageParts(left), right];
+      if (op === "+" && left && right) return [...messageParts(left), ...messageParts(right)];
+    }
+    if (node.type === "call") {
+      const fn = node.childForFieldName("function");
+      // "... {}".format(x)
+      if (fn?.type === "attribute" && fn.childForFieldName("attribute")?.text === "format")
+        return node.childForFieldName("arguments")?.namedChildren.filter((c): c is Node => !!c) ?? [];
+    }
+    return node.type === "concatenated_string"
+      ? node.namedChildren.flatMap((c) => (c ? messageParts(c) : []))
+      : [node];
+  }
+
+  /** The sensitive name an interpolated expression shows in full, if any. */
+  function sensitiveIn(expr: Node): string | undefined {
+    if (expr.type === "call") {
+      const fn = expr.childForFieldName("function")?.text ?? "";
+      // Any other call (len, mask, hash, bool, type, …) turns the value into something else.
+      if (!PLAIN_FORMATTERS.has(fn)) return undefined;
+      const inner = expr.childForFieldName("arguments")?.namedChildren[0];
+      return inner ? sensitiveIn(inner) : undefined;
+    }
+    if (expr.type === "identifier" || expr.type === "attribute") {
+      const last = /(\w+)$/.exec(expr.text)?.[1] ?? "";
+      return isSensitive(last) ? expr.text : undefined;
+    }
+    if (expr.type === "subscript") {
+      const key = expr.childForFieldName("subscript");
+      if (key?.type === "slice" || key?.type === "integer") return undefined; // token[:4], a partial reveal
+      const s = key?.type === "string" ? key.text.replace(/^[rbuRBU]*['"]|['"]$/g, "") : undefined;
+      if (s && isSensitive(s)) return expr.text;
+      const base = expr.childForFieldName("value");
+      return base && key?.type !== "string" ? sensitiveIn(base) : undefined;
+    }
+    return undefined;
+  }
+
+  function isSensitive(word: string): boolean {
+    const w = word.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+    if (DESCRIPTIVE.test(w)) return false;
+    if (SENSITIVE.test(w)) return true;
+    // Compound names: user_email, db_password, OPENAI_API_KEY.
+    return (
+      /(^|_)(password|passwd|secret|api_?key|private_key|access_key|ssn|email|credentials?)$/.test(w) ||
+      /(^|_)(access|auth|api|bearer|refresh|hf|github)_token$/.test(w)
+    );
+  }
+});

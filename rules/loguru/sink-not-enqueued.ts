@@ -1,0 +1,53 @@
+import { boolValue } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { isFileSink, sinkAdds } from "./_lib.js";
+
+const MULTIPROCESS_MODULES = [
+  "ray",
+  "multiprocessing",
+  "torch.multiprocessing",
+  "torch.distributed",
+  "concurrent.futures",
+  "accelerate",
+  "deepspeed",
+  "horovod",
+];
+const MULTIPROCESS_CALLS = [
+  "torch.nn.parallel.DistributedDataParallel",
+  "lightning.pytorch.strategies.*",
+  "concurrent.futures.ProcessPoolExecutor",
+  "joblib.Parallel",
+];
+// A file name that differs per process (rank, pid, worker) is safe without a queue.
+const PER_PROCESS = /rank|pid|getpid|process|worker|node_id|proc/i;
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const adds = sinkAdds(py).filter((a) => isFileSink(py, a));
+  if (adds.length === 0) return;
+  const why = multiprocessEvidence();
+  if (!why) return;
+  for (const add of adds) {
+    if (add.hasSplat || boolValue(add.keywords.get("enqueue")) === true) continue;
+    if (add.keywords.has("enqueue") && boolValue(add.keywords.get("enqueue")) === undefined) continue;
+    if (PER_PROCESS.test(add.arg("sink", 0)!.text)) continue;
+    ctx.report(add, {
+      message:
+        `This file sink is written without \`enqueue=True\` while the code runs in several processes (${why}); ` +
+        "their writes interleave and can corrupt lines or lose rotated files. Pass `enqueue=True`, or give each " +
+        "process its own file (e.g. include the rank in the name).",
+    });
+  }
+
+  function multiprocessEvidence(): string | undefined {
+    for (const m of MULTIPROCESS_MODULES) if (py.importsModule(m)) return `it uses \`${m}\``;
+    const call = py.calls.find((c) => c.is(...MULTIPROCESS_CALLS));
+    if (call) return `\`${call.name}\``;
+    const trainer = py.callsTo("lightning.pytorch.Trainer").find((t) => {
+      const s = t.keywords.get("strategy")?.text ?? "";
+      const d = t.keywords.get("devices")?.text ?? "";
+      return /ddp|fsdp|deepspeed/i.test(s) || /^(-1|[2-9]|\d{2,})$|\[.*,.*\]/.test(d);
+    });
+    return trainer ? "a multi-device Lightning `Trainer`" : undefined;
+  }
+});
