@@ -338,7 +338,8 @@ export function readByOtherTool(path: string, docs: readonly Document.Parsed[]):
   const base = p.slice(p.lastIndexOf("/") + 1);
   if (
     /(^|\/)\.(github|gitlab|circleci|buildkite|azure-pipelines|tekton|woodpecker|drone)\//.test(p) ||
-    /(^|\/)(charts|helm|k8s|kubernetes|manifests|deploy|deployment|\.kube)\//.test(p)
+    /(^|\/)(charts|helm|k8s|kubernetes|manifests|deploy|deployment|\.kube)\//.test(p) ||
+    /(^|\/)(ansible|playbooks|roles|group_vars|host_vars)\//.test(p)
   )
     return true;
   if (

@@ -1,0 +1,70 @@
+import { isPair, isScalar, isSeq, type Scalar, visit } from "yaml";
+import { defineCheck } from "../../src/engine/rule.js";
+import { readByOtherTool } from "./_lib.js";
+
+// PyYAML's YAML 1.1 bool resolver accepts exactly these spellings (`y`, `n` and `yEs` stay strings).
+const YAML11_WORDS = /^(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$/;
+const TRUTHY = /^(?:yes|on)$/i;
+// Keys whose value is meant as a flag: PyYAML reading `yes` as True there is what the author wants.
+const FLAG_KEY =
+  /^(?:(?:use|enable|disable|is|has|do|with|allow|should|skip|save|log|load|apply|freeze|print|show|keep|add|compute|normali[sz]e|run|no)_\w+|\w+_(?:enabled|disabled|flag|on|off)|enabled?|disabled?|debug|verbose|quiet|shuffle|pin_memory|drop_last|persistent_workers|pretrained|resume|deterministic|benchmark|fp16|bf16|amp|cuda|gpu|dry_run|overwrite|force|strict|bias|compile|augment|cache|active|required|fast_dev_run|sync_batchnorm|tensorboard|wandb|flag)$/i;
+
+function plainWord(node: unknown): node is Scalar & { source: string } {
+  return (
+    isScalar(node) &&
+    node.type === "PLAIN" &&
+    !node.tag &&
+    node.range !== undefined &&
+    typeof node.source === "string" &&
+    YAML11_WORDS.test(node.source)
+  );
+}
+
+export default defineCheck((ctx) => {
+  const { yaml } = ctx;
+  if (!/\b(?:yes|no|on|off)\b/i.test(ctx.text) || readByOtherTool(ctx.path, yaml.docs)) return;
+  for (const doc of yaml.docs) {
+    visit(doc, {
+      Scalar(key, node, path) {
+        if (!plainWord(node)) return;
+        const word = node.source;
+        const bool = TRUTHY.test(word) ? "True" : "False";
+        const parent = path[path.length - 1];
+        const quote = { description: `quote "${word}"`, edits: [{ at: span(node), text: `"${word}"` }] };
+        if (key === "key") {
+          ctx.report(yaml.spanOf(node), {
+            message: `PyYAML reads the key \`${word}\` as the boolean ${bool}, so looking it up as "${word}" fails with KeyError. Quote it ("${word}").`,
+            fix: quote,
+          });
+          return;
+        }
+        if (isSeq(parent)) {
+          // A list of words (language codes, choices) that happens to contain one: clearly text.
+          const siblings = parent.items.filter((i) => i !== node);
+          const words =
+            siblings.length > 0 &&
+            siblings.every((i) => isScalar(i) && typeof i.value === "string" && !YAML11_WORDS.test(i.value));
+          if (!words) return;
+          ctx.report(yaml.spanOf(node), {
+            message: `PyYAML turns \`${word}\` into the boolean ${bool}, while the rest of this list are strings. Quote it ("${word}").`,
+            fix: quote,
+          });
+          return;
+        }
+        if (!isPair(parent)) return;
+        const k = isScalar(parent.key) ? String(parent.key.value) : "";
+        if (FLAG_KEY.test(k)) return;
+        ctx.report(yaml.spanOf(node), {
+          message:
+            `PyYAML reads \`${word}\` as the boolean ${bool}, not the string "${word}" (YAML 1.2 parsers such as ruamel.yaml keep the string). ` +
+            `Quote it ("${word}") if it is text, or write \`${bool.toLowerCase()}\` if you mean a boolean.`,
+        });
+      },
+    });
+  }
+});
+
+function span(node: Scalar): { start: number; end: number } {
+  const [start, end] = node.range!;
+  return { start, end };
+}
