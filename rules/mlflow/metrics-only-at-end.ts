@@ -1,0 +1,97 @@
+import { rootName } from "../../src/engine/python/flow.js";
+import { isWithin, namesIn, stringValue } from "../../src/engine/python/helpers.js";
+import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { fluent, trainingLoops } from "./_lib.js";
+
+// Any tracking call: MLflow's, a client's, Lightning's `self.log`, TensorBoard, W&B, Ray's `report`.
+const TRACKING_METHOD = /^(log|log_\w+|add_scalars?|add_histogram|report|track)$/;
+const PER_EPOCH_KEY = /loss|train|val|acc|err|f1|auc|score/i;
+
+/** Names of this file's functions that log something, so a call to one inside a loop counts as logging. */
+function loggingHelpers(py: PythonModel): Set<string> {
+  const out = new Set<string>();
+  for (const fn of py.functions) {
+    if (py.callsIn(fn.body).some((c) => c.method !== undefined && TRACKING_METHOD.test(c.method)))
+      out.add(fn.name);
+  }
+  return out;
+}
+
+/** Names whose value changes with each epoch: assigned, updated or appended to inside the loop. */
+function perEpochNames(py: PythonModel, loop: Loop): Set<string> {
+  const out = new Set<string>();
+  for (const a of py.assignmentsIn(loop.body))
+    for (const t of a.targets) if (rootName(t)) out.add(rootName(t)!);
+  for (const c of py.callsIn(loop.body)) {
+    if (c.method === "append" || c.method === "extend") {
+      const root = c.receiver ? rootName(c.receiver.text) : undefined;
+      if (root) out.add(root);
+    }
+  }
+  return out;
+}
+
+/**
+ * True when the loop is the whole training run, not one epoch of it: an epoch loop, a loop around
+ * another training loop, or a single pass in a function that is not itself run once per epoch.
+ */
+function coversTraining(py: PythonModel, loop: Loop, loops: Loop[]): boolean {
+  const header = loop.node.text.slice(0, loop.body.startIndex - loop.start);
+  if (/epoch/i.test(header) || loops.some((l) => l !== loop && isWithin(l, loop))) return true;
+  const fn = py.functionAt(loop);
+  if (!fn) return true;
+  if (/epoch|step|batch|iter/i.test(fn.name)) return false;
+  return !py.calls.some((c) => c.method === fn.name && py.loopsAt(c).length > 0);
+}
+
+function loggedKeys(call: CallSite): string[] {
+  if (call.method === "log_metric") {
+    const key = stringValue(call.arg("key", 0));
+    return key ? [key] : [];
+  }
+  const dict = call.arg("metrics", 0);
+  if (dict?.type !== "dictionary") return [];
+  return dict.namedChildren.flatMap((p) => {
+    const key = p?.type === "pair" ? stringValue(p.childForFieldName("key")) : undefined;
+    return key ? [key] : [];
+  });
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const metrics = fluent(py, "log_metric", "log_metrics");
+  if (metrics.length === 0) return;
+  const loops = trainingLoops(py);
+  const outer = loops.filter(
+    (l) => !loops.some((o) => o !== l && isWithin(l, o) && py.functionAt(o) === py.functionAt(l)),
+  );
+  if (outer.length === 0) return;
+  const helpers = loggingHelpers(py);
+  for (const loop of outer) {
+    const fn = py.functionAt(loop);
+    if (!coversTraining(py, loop, loops)) continue;
+    const inside = py.callsIn(loop.body);
+    if (inside.some((c) => (c.method && TRACKING_METHOD.test(c.method)) || helpers.has(c.method ?? "")))
+      continue;
+    const perEpoch = perEpochNames(py, loop);
+    const late = metrics.find((c) => {
+      if (!ctx.isAdded(c.line) || c.start < loop.end || py.functionAt(c) !== fn) return false;
+      // Replaying a recorded history with explicit steps rebuilds the curve.
+      const step = c.arg("step", c.method === "log_metric" ? 2 : 1);
+      if (step && step.type !== "none") return false;
+      if (py.loopsAt(c).some((l) => py.functionAt(l) === fn && !isWithin(loop, l))) return false;
+      const keys = loggedKeys(c);
+      if (keys.length > 0 && keys.every((k) => /test/i.test(k))) return false;
+      return [...namesIn(c.argsNode)].some((n) => perEpoch.has(n)) || keys.some((k) => PER_EPOCH_KEY.test(k));
+    });
+    if (!late) continue;
+    ctx.report(late, {
+      message:
+        `The training loop (line ${loop.line}) logs nothing while it runs; this metric is logged once, after it ends. ` +
+        "The run then has a single point instead of a training curve, so divergence, overfitting or a stalled loss " +
+        "cannot be seen, and a crashed run records nothing. Log inside the loop, e.g. " +
+        '`mlflow.log_metric("train_loss", loss, step=epoch)`.',
+    });
+  }
+});
