@@ -1,0 +1,48 @@
+import { isMap, isPair, isScalar, isSeq, type Node as YamlNode } from "yaml";
+import { defineCheck } from "../../src/engine/rule.js";
+import { notAConfig, readByOtherTool } from "./_lib.js";
+
+const MIN_DEPTH = 3;
+// A handful of keys explain themselves; the rule is about configs that have grown.
+const MIN_KEYS = 6;
+// A `#` that starts a comment: at the line start or after whitespace (`a#b` is text in YAML).
+const COMMENT = /(^|\s)#/m;
+
+interface DeepKey {
+  node: YamlNode;
+  path: string;
+}
+
+export default defineCheck((ctx) => {
+  const { yaml } = ctx;
+  if (COMMENT.test(ctx.text) || yaml.errors.length > 0 || yaml.docs.length !== 1) return;
+  if (readByOtherTool(ctx.path, yaml.docs) || notAConfig(ctx.path)) return;
+  if (yaml.maxDepth() < MIN_DEPTH) return;
+  let keys = 0;
+  let depth = 0;
+  const deep: DeepKey[] = [];
+  const walk = (n: unknown, level: number, path: string[]) => {
+    if (isSeq(n)) {
+      for (const item of n.items) walk(item, level, path);
+      return;
+    }
+    if (!isMap(n)) return;
+    depth = Math.max(depth, level);
+    for (const pair of n.items) {
+      if (!isPair(pair) || !isScalar(pair.key)) continue;
+      keys++;
+      const here = [...path, String(pair.key.value)];
+      if (level >= MIN_DEPTH) deep.push({ node: pair.key, path: here.join(".") });
+      walk(pair.value, level + 1, here);
+    }
+  };
+  walk(yaml.docs[0].contents, 1, []);
+  if (depth < MIN_DEPTH || keys < MIN_KEYS) return;
+  const first = deep.find((d) => ctx.isAdded(yaml.spanOf(d.node).line));
+  if (!first) return;
+  ctx.report(yaml.spanOf(first.node), {
+    message:
+      `This config nests ${depth} levels deep (\`${first.path}\`, …) and has no comment anywhere. ` +
+      "Add a short `#` comment on the sections and on keys whose meaning, unit or allowed values are not obvious, so the file stays readable as it grows.",
+  });
+});
