@@ -1,0 +1,134 @@
+import type { Node } from "web-tree-sitter";
+import { literal, stringValue } from "../../src/engine/python/helpers.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+
+// Builders that read local files rather than a Hub dataset.
+const LOCAL_BUILDERS =
+  /^(csv|json|parquet|text|arrow|pandas|sql|imagefolder|audiofolder|videofolder|webdataset|generator|xml|spark)$/;
+const DATA_FILE =
+  /\.(csv|tsv|zip|gz|tgz|tar|bz2|xz|7z|parquet|jsonl?|npz|npy|pkl|pickle|h5|hdf5|arrow|feather|txt|xlsx?)(\?|#|$)/i;
+const URL = /^(https?|ftp):\/\//i;
+// A URL naming an immutable commit is already a pin.
+const COMMIT_IN_URL = /[/@][0-9a-f]{40}([/?#]|$)/i;
+const HASH_CHECK = /checksum|integrity|md5|sha1|sha256|sha512|hash/i;
+
+/** The string an argument holds: a literal, an f-string's leading text, or a variable assigned one. */
+function textOf(py: PythonModel, node: Node | undefined, at: CallSite): string | undefined {
+  if (!node) return undefined;
+  const s = stringValue(node);
+  if (s !== undefined) return s;
+  if (node.type === "string") return /^[A-Za-z]*["']+([^{"']*)/.exec(node.text)?.[1];
+  if (node.type !== "identifier") return undefined;
+  const a =
+    py.lastAssignment(node.text, at) ??
+    py.assignments.find((x) => x.targets.includes(node.text) && py.isModuleLevel(x));
+  return a?.op === "=" && a.targets.length === 1 && a.value?.type === "string"
+    ? textOf(py, a.value, at)
+    : undefined;
+}
+
+function hasHashCheck(py: PythonModel): boolean {
+  return py.calls.some((c) => c.is("hashlib.*") || (c.method !== undefined && HASH_CHECK.test(c.method)));
+}
+
+/** Why this call downloads data without a pin, or undefined. `raw` findings give way to a hash check. */
+function unpinned(py: PythonModel, call: CallSite): { why: string; raw: boolean } | undefined {
+  if (call.hasSplat) return undefined;
+  if (call.is("datasets.load_dataset")) {
+    if (call.keywords.has("revision")) return undefined;
+    const path = stringValue(call.arg("path", 0));
+    if (
+      !path ||
+      LOCAL_BUILDERS.test(path) ||
+      /^[./~]|^[A-Za-z]:\\/.test(path) ||
+      call.keywords.has("data_dir")
+    )
+      return undefined;
+    return {
+      why: `\`load_dataset("${path}")\` without \`revision=\` reads whatever the Hub repository holds today`,
+      raw: false,
+    };
+  }
+  if (call.is("huggingface_hub.hf_hub_download", "huggingface_hub.snapshot_download")) {
+    if (stringValue(call.keywords.get("repo_type")) !== "dataset" || call.keywords.has("revision"))
+      return undefined;
+    return {
+      why: `\`${call.method}\` of a dataset without \`revision=\` follows the moving main branch`,
+      raw: false,
+    };
+  }
+  if (call.is("keras.utils.get_file", "keras.utils.data_utils.get_file")) {
+    if (call.keywords.has("file_hash") || call.keywords.has("md5_hash") || call.args.length >= 4)
+      return undefined;
+    return { why: "`get_file` without `file_hash=` accepts whatever the URL serves", raw: false };
+  }
+  if (call.is("sklearn.datasets.fetch_openml")) {
+    if (call.keywords.has("version") || call.keywords.has("data_id") || !call.arg("name", 0))
+      return undefined;
+    return {
+      why: "`fetch_openml` by name without `version=` picks the currently active version",
+      raw: false,
+    };
+  }
+  if (call.is("torch.hub.download_url_to_file")) {
+    const hash = call.arg("hash_prefix", 2);
+    if (hash && literal(hash)?.kind !== "none") return undefined;
+    return { why: "`download_url_to_file` without `hash_prefix=` does not verify the file", raw: false };
+  }
+  if (
+    call.is(
+      "torchvision.datasets.utils.download_url",
+      "torchvision.datasets.utils.download_and_extract_archive",
+    )
+  ) {
+    const md5 = call.arg("md5", call.method === "download_url" ? 3 : 4);
+    if (md5 && literal(md5)?.kind !== "none") return undefined;
+    return { why: `\`${call.method}\` without \`md5=\` does not verify the file`, raw: false };
+  }
+  const url = textOf(py, call.args[0] ?? call.keywords.get("url"), call);
+  const pinnedUrl = url !== undefined && COMMIT_IN_URL.test(url);
+  if (call.is("urllib.request.urlretrieve", "wget.download")) {
+    return pinnedUrl
+      ? undefined
+      : { why: `\`${call.method}\` downloads the file with no checksum`, raw: true };
+  }
+  if (call.is("requests.get", "httpx.get")) {
+    if (!url || !URL.test(url) || !DATA_FILE.test(url.split("?")[0]) || pinnedUrl) return undefined;
+    return { why: "the data file is downloaded with no checksum", raw: true };
+  }
+  if (call.is("pandas.read_*", "polars.read_*")) {
+    if (!url || !URL.test(url) || pinnedUrl) return undefined;
+    return {
+      why: `\`${call.method}\` reads straight from a URL, so the data is whatever the server returns`,
+      raw: true,
+    };
+  }
+  if (call.is("os.system", "subprocess.*")) {
+    const cmd = call.args[0]?.text ?? "";
+    if (!/\b(wget|curl)\b/.test(cmd) || !/(https?|ftp):\/\//.test(cmd) || COMMIT_IN_URL.test(cmd))
+      return undefined;
+    return { why: "the shell download has no checksum", raw: true };
+  }
+  return undefined;
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  let hashed: boolean | undefined;
+  for (const call of py.calls) {
+    if (!call.imported) continue;
+    const found = unpinned(py, call);
+    if (!found) continue;
+    if (found.raw) {
+      hashed ??= hasHashCheck(py);
+      if (hashed) continue;
+    }
+    ctx.report(call, {
+      message:
+        `Data is fetched at run time without a version or checksum pin: ${found.why}. If the upstream data changes, ` +
+        "results change silently and earlier runs cannot be reproduced. Pin it: `load_dataset(..., revision=<commit>)`, " +
+        "`get_file(..., file_hash=...)`, or check a SHA-256 of the downloaded file (or version the data with DVC).",
+    });
+  }
+});
