@@ -1,0 +1,27 @@
+import { constructorOf } from "../../src/engine/python/flow.js";
+import { stringValue } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { accuracyUses, CLASSIFIER, firstReportable, IMBALANCE_AWARE, imbalanceEvidence } from "./_lib.js";
+
+const MESSAGE =
+  "Accuracy is the only classification metric here, yet this file shows the classes are imbalanced (class weights, a stratified split, resampling or class counts): " +
+  "a model that always predicts the majority class still scores high accuracy. Report imbalance-aware metrics next to it: " +
+  "F1 / precision / recall per class (`classification_report`), balanced accuracy, or ROC-AUC / PR-AUC, and state the class ratio.";
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const uses: { line: number }[] = accuracyUses(py).map((n) => ({ line: n.startPosition.row + 1 }));
+  for (const c of py.calls) {
+    // `scoring="accuracy"` in a search or cross-validation, and a classifier's `.score()`, are accuracy too.
+    if (stringValue(c.keywords.get("scoring")) === "accuracy")
+      uses.push({ line: c.keywords.get("scoring")!.startPosition.row + 1 });
+    else if (c.method === "score" && c.args.length >= 2) {
+      const ctor = constructorOf(py, c.receiver, c);
+      if (ctor && CLASSIFIER.test(ctor)) uses.push(c);
+    }
+  }
+  if (uses.length === 0 || IMBALANCE_AWARE.test(ctx.text) || !imbalanceEvidence(py)) return;
+  uses.sort((a, b) => a.line - b.line);
+  const hit = firstReportable(ctx, uses);
+  if (hit) ctx.report({ line: hit.line }, { message: MESSAGE });
+});
