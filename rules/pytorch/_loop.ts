@@ -714,3 +714,26 @@ export function holdsAtCaller(
   }
   return false;
 }
+
+// ---- statements -------------------------------------------------------------------------------
+
+/** The call's statement when the call is the whole statement, alone on its line(s). */
+export function soleStatement(call: CallSite, lines: string[]): Node | undefined {
+  const stmt = call.node.parent;
+  if (stmt?.type !== "expression_statement" || stmt.namedChildren.length !== 1) return undefined;
+  const first = lines[stmt.startPosition.row] ?? "";
+  const last = lines[stmt.endPosition.row] ?? "";
+  if (first.slice(0, stmt.startPosition.column).trim() !== "") return undefined;
+  if (last.slice(stmt.endPosition.column).replace(/#.*$/, "").trim() !== "") return undefined;
+  return stmt;
+}
+
+/** The leading whitespace of a statement's first line. */
+export function indentOf(stmt: Node, lines: string[]): string {
+  return /^\s*/.exec(lines[stmt.startPosition.row] ?? "")?.[0] ?? "";
+}
+
+/** The calls of one scope (a function, or the module's own statements), in source order. */
+export function scopeCalls(py: PythonModel, fn: FunctionDef | undefined): CallSite[] {
+  return fn ? directCalls(py, fn.body) : py.calls.filter((c) => py.functionAt(c) === undefined);
+}

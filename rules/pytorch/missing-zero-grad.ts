@@ -1,0 +1,64 @@
+import { lightningModules } from "../../src/engine/python/frameworks.js";
+import type { CallSite } from "../../src/engine/python/model.js";
+import { defineCheck, type FixInput } from "../../src/engine/rule.js";
+import {
+  directCalls,
+  indentOf,
+  innermostTrainingLoops,
+  isOptimizerClass,
+  isZeroing,
+  localCallee,
+  reachableCalls,
+  soleStatement,
+  zeroingAssignments,
+} from "./_loop.js";
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  if (py.methodCalls("zero_grad").length > 0) return;
+  const loops = innermostTrainingLoops(py);
+  if (loops.length === 0) return;
+  const lit = lightningModules(py);
+  for (const { loop, steps } of loops) {
+    const fn = py.functionAt(loop);
+    if (fn?.cls && lit.includes(fn.cls)) continue;
+    // Any reset in the function, its nested closures or the local helpers it calls counts.
+    const scope = fn ?? loop;
+    const calls = [...py.callsIn(scope), ...reachableCalls(py, scope).map((r) => r.call)];
+    if (calls.some(isZeroing)) continue;
+    const helpers = calls.map((c) => localCallee(py, c)).filter((f) => f !== undefined);
+    if ([scope, ...helpers].some((s) => zeroingAssignments(py, s).length > 0)) continue;
+    // An optimiser built inside the loop starts from fresh gradients each time round.
+    if (directCalls(py, loop.body).some((c) => isOptimizerClass(c.name))) continue;
+    const step = steps[0];
+    ctx.report(step.call, {
+      message:
+        `This loop calls \`backward()\` and steps \`${step.optimizer}\` but never zeroes the gradients, so every ` +
+        "backward adds onto the gradients of all previous batches and each step uses their running sum. " +
+        `Call \`${step.optimizer}.zero_grad()\` once per step, before the forward pass or right after \`step()\` ` +
+        "(with gradient accumulation, after the step that ends each accumulation window).",
+      ...fixFor(step.call, step.optimizer),
+    });
+  }
+
+  function fixFor(call: CallSite, optimizer: string): { fix?: FixInput } {
+    const stmt = soleStatement(call, ctx.lines);
+    if (!stmt) return {};
+    // `scaler.step(opt)` is followed by `scaler.update()`: reset after both, in one suggestion.
+    const next = stmt.nextNamedSibling;
+    const last =
+      /scaler/i.test(call.receiver?.text ?? "") && /\.update\(\s*\)$/.test(next?.text ?? "") ? next! : stmt;
+    const indent = indentOf(stmt, ctx.lines);
+    return {
+      fix: {
+        description: `Zero the gradients after each step of ${optimizer}`,
+        edits: [
+          {
+            at: { start: stmt.startIndex, end: last.endIndex },
+            text: `${ctx.text.slice(stmt.startIndex, last.endIndex)}\n${indent}${optimizer}.zero_grad()`,
+          },
+        ],
+      },
+    };
+  }
+});
