@@ -32,7 +32,7 @@ export function scrub(line: string, known: readonly string[] = []): string {
     if (value.length >= 8) out = out.split(value).join("[redacted]");
   }
   for (const p of SECRET_PATTERNS)
-    out = out.replace(p, (m, g1) => (typeof g1 === "string" ? `${g1} [redacted]` : "[redacted]"));
+    out = out.replace(p, (_m, g1) => (typeof g1 === "string" ? `${g1} [redacted]` : "[redacted]"));
   return out;
 }
 

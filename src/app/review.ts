@@ -15,7 +15,6 @@ import { type Finding, SEVERITY_RANK, type SkippedFile, type SourceFile } from "
 import {
   type ChangedFile,
   type Conclusion,
-  completedCheckRun,
   fetchContents,
   finishCheckRun,
   GitHubClient,

@@ -42,7 +42,7 @@ export async function fetchContents(
     const decls = batch.map((_, j) => `$e${j}: String!`).join(", ");
     const fields = batch
       .map(
-        (p, j) =>
+        (_p, j) =>
           `f${j}: object(expression: $e${j}) { ... on Blob { oid byteSize isBinary isTruncated text } }`,
       )
       .join("\n      ");
