@@ -1,6 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
-import { subclassesOf } from "../../src/engine/python/frameworks.js";
+import { lightningModules, subclassesOf } from "../../src/engine/python/frameworks.js";
 import { isTestPath, literal, stringValue } from "../../src/engine/python/helpers.js";
 import type { Assignment, CallSite, ClassDef, PythonModel, Span } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
@@ -24,19 +24,26 @@ export function torchAlias(py: PythonModel): string | undefined {
 
 const GRAD_OFF_CONTEXTS = ["torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"];
 const GRAD_OFF_DECORATORS = [...GRAD_OFF_CONTEXTS, "torch.autograd.grad_mode.no_grad"];
+const SET_GRAD = ["torch.set_grad_enabled", "torch.autograd.set_grad_enabled"];
 
 /** True when `node` is `torch.set_grad_enabled(False)` (a literal False only). */
 function isSetGradFalse(py: PythonModel, node: Node): boolean {
   if (node.type !== "call") return false;
-  if (py.resolve(node.childForFieldName("function") ?? node) !== "torch.set_grad_enabled") return false;
+  if (!anyNameMatches(py.resolve(node.childForFieldName("function") ?? node), SET_GRAD)) return false;
   const arg = node.childForFieldName("arguments")?.namedChildren[0];
   return arg?.type === "false";
 }
 
+// Lightning runs its evaluation loops, hooks included, under no_grad/inference_mode.
+const LIGHTNING_EVAL_HOOK = /^(validation|test|predict)_step$|^on_(validation|test|predict)_/;
+const lightningCache = new WeakMap<PythonModel, Set<ClassDef>>();
+
 /**
  * True when code at `at` runs with gradient tracking off: inside `with torch.no_grad()`,
- * `torch.inference_mode()` or `torch.set_grad_enabled(False)`, or in a function (or an enclosing
- * one) decorated with `@torch.no_grad()` / `@torch.inference_mode()`.
+ * `torch.inference_mode()` or `torch.set_grad_enabled(False)`; after a bare
+ * `torch.set_grad_enabled(False)` statement in the same scope; in a function (or an enclosing
+ * one) decorated with `@torch.no_grad()` / `@torch.inference_mode()`; or in a LightningModule's
+ * validation, test or predict step and hooks.
  */
 export function gradDisabledAt(py: PythonModel, at: Span | Node): boolean {
   for (const w of py.withsAt(at)) {
@@ -47,8 +54,25 @@ export function gradDisabledAt(py: PythonModel, at: Span | Node): boolean {
       if (isSetGradFalse(py, v)) return true;
     }
   }
-  for (let fn = py.functionAt(at); fn; fn = fn.parentFunction) {
+  const start = "startIndex" in at ? at.startIndex : at.start;
+  const scope = py.functionAt(at);
+  for (const c of py.calls) {
+    if (c.start >= start) break;
+    if (c.node.parent?.type === "expression_statement" && isSetGradFalse(py, c.node)) {
+      const fn = py.functionAt(c);
+      if (fn === undefined || fn === scope) return true;
+    }
+  }
+  for (let fn = scope; fn; fn = fn.parentFunction) {
     if (fn.decorators.some((d) => anyNameMatches(d, GRAD_OFF_DECORATORS))) return true;
+    if (fn.cls && LIGHTNING_EVAL_HOOK.test(fn.name)) {
+      let mods = lightningCache.get(py);
+      if (!mods) {
+        mods = new Set(lightningModules(py));
+        lightningCache.set(py, mods);
+      }
+      if (mods.has(fn.cls)) return true;
+    }
   }
   return false;
 }
@@ -164,6 +188,49 @@ const MODULE_BASES = [
 /** Classes of this file that are PyTorch modules (nn.Module or LightningModule, also through local bases). */
 export function moduleClasses(py: PythonModel): ClassDef[] {
   return subclassesOf(py, MODULE_BASES);
+}
+
+// The names models are usually bound to; a call through one of them is a forward pass.
+const MODEL_NAME =
+  /^(model|net|network|module|encoder|decoder|generator|discriminator|gen|disc|netG|netD|critic|actor|policy|backbone|classifier|head|teacher|student|unet|vae|autoencoder|transformer|lm|[a-z_]*_(model|net|network|encoder|decoder))$/i;
+const MODEL_FACTORIES = [
+  "torch.nn.**",
+  "torchvision.models.**",
+  "timm.create_model",
+  "transformers.**.from_pretrained",
+  "transformers.*.from_pretrained",
+];
+// Methods that return the module they are called on.
+const MODULE_CHAIN = new Set(["to", "cuda", "cpu", "eval", "train", "float", "half", "double", "bfloat16"]);
+
+/**
+ * True when calling `callee` (the function part of a call at `at`) runs a model's forward pass:
+ * `model(x)`, `self.net(x)`, `self(x)` in a module, `model.forward(x)`, or a name bound to a
+ * `torch.nn` layer, a torchvision/timm/transformers model or a local nn.Module class.
+ */
+export function isModelCallee(py: PythonModel, callee: Node, at: Span): boolean {
+  let target = callee;
+  if (target.type === "attribute" && target.childForFieldName("attribute")?.text === "forward") {
+    target = target.childForFieldName("object") ?? target;
+  }
+  const text = target.text.replace(/\s+/g, "");
+  if (text === "self") {
+    const cls = py.classAt(at);
+    return cls !== undefined && moduleClasses(py).includes(cls);
+  }
+  if (!/^[A-Za-z_][\w.]*$/.test(text)) return false;
+  const last = text.slice(text.lastIndexOf(".") + 1);
+  if (MODEL_NAME.test(last) && !/loss|criterion/i.test(last)) return true;
+  let ctor = constructionOf(py, text, at);
+  for (let hops = 0; ctor && hops < 4 && MODULE_CHAIN.has(methodName(ctor) ?? ""); hops++) {
+    ctor = asCall(receiverOf(ctor));
+  }
+  if (!ctor) return false;
+  const name = calleeName(py, ctor);
+  if (!name) return false;
+  if (/Loss$/.test(name)) return false;
+  if (anyNameMatches(name, MODEL_FACTORIES)) return true;
+  return moduleClasses(py).some((c) => c.name === name);
 }
 
 // ---- data loaders ----------------------------------------------------------------------------

@@ -1,0 +1,280 @@
+import type { Node } from "web-tree-sitter";
+import { boolValue } from "../../src/engine/python/helpers.js";
+import type { PythonModel, Span } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import {
+  bindingOf,
+  calleeName,
+  gradDisabledAt,
+  isModelCallee,
+  keyword,
+  methodName,
+  positional,
+  receiverOf,
+} from "./_tensors.js";
+
+// Results that never carry a graph: detached views, integer/boolean tensors, Python values.
+const SAFE_METHODS = new Set([
+  "detach",
+  "item",
+  "tolist",
+  "numpy",
+  "argmax",
+  "argmin",
+  "argsort",
+  "long",
+  "int",
+  "bool",
+  "byte",
+  "short",
+  "eq",
+  "ne",
+  "gt",
+  "lt",
+  "ge",
+  "le",
+  "isnan",
+  "isinf",
+  "nonzero",
+]);
+// Tensor methods whose result is still part of the graph when their input is.
+const GRAPH_METHODS = new Set([
+  "cpu",
+  "cuda",
+  "to",
+  "float",
+  "double",
+  "half",
+  "bfloat16",
+  "squeeze",
+  "unsqueeze",
+  "view",
+  "reshape",
+  "flatten",
+  "contiguous",
+  "clone",
+  "permute",
+  "transpose",
+  "t",
+  "mean",
+  "sum",
+  "exp",
+  "log",
+  "sigmoid",
+  "softmax",
+  "log_softmax",
+  "tanh",
+  "relu",
+  "abs",
+  "sqrt",
+  "pow",
+  "norm",
+  "select",
+  "narrow",
+  "expand",
+  "repeat",
+  "type_as",
+  "masked_fill",
+  "clamp",
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "matmul",
+]);
+// Methods that return tuples (values, indices): what their subscript holds is not tracked.
+const TUPLE_METHODS = new Set(["max", "min", "topk", "sort", "kthvalue", "median", "mode", "chunk", "split"]);
+// `outputs.logits` and friends on model output objects (transformers, torchvision detection).
+const OUTPUT_FIELDS = new Set([
+  "logits",
+  "loss",
+  "last_hidden_state",
+  "pooler_output",
+  "hidden_states",
+  "attentions",
+  "prediction_logits",
+  "start_logits",
+  "end_logits",
+  "T",
+  "mT",
+  "real",
+  "imag",
+]);
+const TORCH_FUNCTIONS = /^torch\.(nn\.functional\.)?[a-z_0-9]+$/;
+const SAFE_FUNCTIONS =
+  /^torch\.(argmax|argmin|argsort|eq|ne|gt|lt|ge|le|isnan|isinf|no_grad|tensor|from_numpy|as_tensor)$/;
+const TENSOR_FACTORIES =
+  /^torch\.(tensor|zeros|ones|randn|rand|empty|full|arange|linspace|eye|zeros_like|ones_like|randn_like|rand_like|empty_like|full_like)$/;
+
+type Origin = { kind: "output" | "loss" | "parameter" | "leaf"; text: string };
+
+class Tracer {
+  private readonly seen = new Set<number>();
+
+  constructor(private readonly py: PythonModel) {}
+
+  /** What makes the value of `node` (at `at`) part of an autograd graph, or undefined if unknown. */
+  origin(node: Node | null | undefined, at: Span, depth = 0): Origin | undefined {
+    if (!node || depth > 12) return undefined;
+    switch (node.type) {
+      case "parenthesized_expression":
+        return this.origin(node.namedChildren[0], at, depth + 1);
+      case "binary_operator":
+        return (
+          this.origin(node.childForFieldName("left"), at, depth + 1) ??
+          this.origin(node.childForFieldName("right"), at, depth + 1)
+        );
+      case "subscript": {
+        const value = node.childForFieldName("value");
+        if (value?.type === "call" && TUPLE_METHODS.has(methodName(value) ?? "")) return undefined;
+        return this.origin(value, at, depth + 1);
+      }
+      case "attribute": {
+        const attr = node.childForFieldName("attribute")?.text ?? "";
+        const obj = node.childForFieldName("object");
+        if (OUTPUT_FIELDS.has(attr)) return this.origin(obj, at, depth + 1);
+        if ((attr === "weight" || attr === "bias") && obj) {
+          const text = node.text.replace(/\s+/g, "");
+          if (obj.text === "self") return this.ofName(text, at, depth);
+          return this.isModule(obj, at) ? { kind: "parameter", text } : undefined;
+        }
+        // `self.x` may be bound to a model output elsewhere in the class: too far to follow.
+        return node.text.startsWith("self.") ? undefined : this.ofName(node.text, at, depth);
+      }
+      case "identifier":
+        return this.ofName(node.text, at, depth);
+      case "call":
+        return this.ofCall(node, at, depth);
+      default:
+        return undefined;
+    }
+  }
+
+  private ofName(name: string, at: Span, depth: number): Origin | undefined {
+    const py = this.py;
+    const param = this.parameterLoopTarget(name, at);
+    if (param) return param;
+    const binding = bindingOf(py, name, at);
+    if (!binding?.value || this.seen.has(binding.start)) return undefined;
+    // A value computed with gradients off carries no graph, wherever it is used later.
+    if (gradDisabledAt(py, binding)) return undefined;
+    this.seen.add(binding.start);
+    return this.origin(binding.value, binding, depth + 1);
+  }
+
+  /** True when `obj` (`model.conv1`, `self.encoder.fc`) is a module or hangs off one. */
+  private isModule(obj: Node, at: Span): boolean {
+    for (let n: Node | null = obj; n; n = n.type === "attribute" ? n.childForFieldName("object") : null) {
+      if (isModelCallee(this.py, n, at)) return true;
+    }
+    return false;
+  }
+
+  /** `for p in model.parameters()` / `for name, p in model.named_parameters()`. */
+  private parameterLoopTarget(name: string, at: Span): Origin | undefined {
+    for (const loop of this.py.loopsAt(at)) {
+      const iter = loop.iter;
+      const target = loop.target;
+      if (!iter || !target || iter.type !== "call") continue;
+      const m = methodName(iter);
+      if (m !== "parameters" && m !== "named_parameters") continue;
+      const bound = target.type === "identifier" ? target.text : target.namedChildren.at(-1)?.text;
+      if (bound === name) return { kind: "parameter", text: name };
+    }
+    return undefined;
+  }
+
+  private ofCall(call: Node, at: Span, depth: number): Origin | undefined {
+    const py = this.py;
+    const callee = call.childForFieldName("function");
+    if (!callee) return undefined;
+    const method = methodName(call);
+    const name = calleeName(py, call);
+    if (method && SAFE_METHODS.has(method)) return undefined;
+    if (name && SAFE_FUNCTIONS.test(name)) return undefined;
+    if (name === "torch.nn.Parameter") return { kind: "parameter", text: call.text };
+    if (name && TENSOR_FACTORIES.test(name)) {
+      const rg = keyword(call, "requires_grad");
+      return rg && boolValue(rg) === true ? { kind: "leaf", text: call.text } : undefined;
+    }
+    if (isModelCallee(py, callee, at)) return { kind: "output", text: callee.text };
+    const calleeText = callee.text.replace(/\s+/g, "");
+    const isLoss = /loss|criterion/i.test(calleeText.slice(calleeText.lastIndexOf(".") + 1));
+    if (isLoss || (name && TORCH_FUNCTIONS.test(name))) {
+      // A loss or torch op keeps the graph of whichever input has one.
+      for (const a of positional(call)) {
+        const items = a.type === "list" || a.type === "tuple" ? a.namedChildren : [a];
+        for (const item of items) {
+          const o = this.origin(item, at, depth + 1);
+          if (o) return isLoss ? { kind: "loss", text: calleeText } : o;
+        }
+      }
+      return undefined;
+    }
+    if (method && GRAPH_METHODS.has(method)) return this.origin(receiverOf(call), at, depth + 1);
+    return undefined;
+  }
+}
+
+const WHAT: Record<Origin["kind"], (t: string) => string> = {
+  output: (t) => `comes from a forward pass (\`${t}(...)\`), so it is part of the autograd graph`,
+  loss: (t) => `is a loss (\`${t}(...)\`) that is part of the autograd graph`,
+  parameter: (t) => `is a model parameter (\`${t}\`), which requires grad`,
+  leaf: () => "was created with `requires_grad=True`",
+};
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const conversions = py
+    .methodCalls("numpy")
+    .filter((c) => c.receiver && c.args.length === 0 && c.keywords.size === 0);
+  const arrays = py.callsTo("numpy.array", "numpy.asarray");
+  if (conversions.length === 0 && arrays.length === 0) return;
+  // Eager TensorFlow/JAX tensors convert with `.numpy()` legitimately.
+  if (py.importsModule("tensorflow", "keras", "jax")) return;
+  // Frozen models produce outputs without a graph; which ones is beyond a per-file look.
+  if (/requires_grad_\(\s*False\s*\)|\.requires_grad\s*=\s*False/.test(ctx.text)) return;
+
+  // A helper whose every caller in this file runs it with gradients off.
+  const calledWithoutGrad = (at: Span): boolean => {
+    const fn = py.functionAt(at);
+    if (!fn || fn.isMethod) return false;
+    const callers = py.calls.filter(
+      (c) => (c.method ?? c.name) === fn.name && !(fn.start <= c.start && c.end <= fn.end),
+    );
+    return callers.length > 0 && callers.every((c) => gradDisabledAt(py, c));
+  };
+
+  for (const call of conversions) {
+    if (gradDisabledAt(py, call) || calledWithoutGrad(call)) continue;
+    const recv = call.receiver!;
+    const origin = new Tracer(py).origin(recv, call);
+    if (!origin) continue;
+    // `x.cpu().numpy()` gets `.detach()` before the `.cpu()`; anything else gets both.
+    const cpuCall = recv.type === "call" && methodName(recv) === "cpu" && positional(recv).length === 0;
+    const base = cpuCall ? receiverOf(recv) : recv;
+    const fix = base
+      ? {
+          description: "detach (and move to the CPU) before converting",
+          edits: [{ at: base, text: `${base.text}.detach()${cpuCall ? "" : ".cpu()"}` }],
+        }
+      : undefined;
+    ctx.report(call.callee.childForFieldName("attribute") ?? call, {
+      message:
+        `\`${recv.text.length > 40 ? "this tensor" : recv.text}\` ${WHAT[origin.kind](origin.text)}: \`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
+        "(and fails for a CUDA tensor). Use `.detach().cpu().numpy()`, or compute it under `torch.no_grad()`.",
+      fix,
+    });
+  }
+  for (const call of arrays) {
+    const arg = call.args[0];
+    if (!arg || gradDisabledAt(py, call) || calledWithoutGrad(call)) continue;
+    const origin = new Tracer(py).origin(arg, call);
+    if (!origin) continue;
+    ctx.report(call, {
+      message:
+        `\`${arg.text.length > 40 ? "This tensor" : arg.text}\` ${WHAT[origin.kind](origin.text)}: \`${call.callee.text}\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
+        `(and fails for a CUDA tensor). Convert with \`${arg.text.length > 40 ? "t" : arg.text}.detach().cpu().numpy()\`.`,
+    });
+  }
+});
