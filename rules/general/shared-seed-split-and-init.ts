@@ -1,0 +1,99 @@
+import type { Node } from "web-tree-sitter";
+import { dotted, literal } from "../../src/engine/python/helpers.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { isEstimatorClass } from "./_lib.js";
+
+interface SeedUse {
+  /** Where the seed is passed (for `random_split`, the generator's `manual_seed` call). */
+  call: CallSite;
+  value: Node;
+  key: string;
+}
+
+const SPLITTERS = ["sklearn.model_selection.*Fold", "sklearn.model_selection.*Split"];
+const GLOBAL_INIT_SEEDS = [
+  "torch.manual_seed",
+  "torch.cuda.manual_seed",
+  "torch.cuda.manual_seed_all",
+  "lightning.pytorch.seed_everything",
+  "lightning.fabric.seed_everything",
+  "lightning.pytorch.utilities.seed.seed_everything",
+  "transformers.set_seed",
+  "keras.utils.set_random_seed",
+  "tensorflow.random.set_seed",
+  "tensorflow.set_random_seed",
+];
+
+/**
+ * What identifies a seed value: a literal (`42`), a constant or attribute (`SEED`, `args.seed`)
+ * anywhere in the file, or a local name within its function (two functions' `seed` parameters
+ * need not hold the same value).
+ */
+function keyOf(py: PythonModel, node: Node): string | undefined {
+  const lit = literal(node);
+  if (lit?.kind === "num") return `=${lit.value}`;
+  if (lit) return undefined;
+  const name = dotted(node);
+  if (!name) return undefined;
+  if (name.includes(".") || /^[A-Z][A-Z0-9_]*$/.test(name)) return name;
+  const fn = py.functionAt(node);
+  return fn ? `${name}@${fn.start}` : name;
+}
+
+function use(py: PythonModel, call: CallSite, value: Node | undefined): SeedUse[] {
+  const key = value && keyOf(py, value);
+  return key && value ? [{ call, value, key }] : [];
+}
+
+function splitSeeds(py: PythonModel): SeedUse[] {
+  const out: SeedUse[] = [];
+  for (const c of py.calls) {
+    if (c.is("sklearn.model_selection.train_test_split", ...SPLITTERS))
+      out.push(...use(py, c, c.keywords.get("random_state")));
+    else if (c.method === "sample" && !c.imported && c.keywords.has("frac"))
+      out.push(...use(py, c, c.keywords.get("random_state")));
+    else if (c.is("torch.utils.data.random_split")) {
+      // random_split(ds, lengths, generator=torch.Generator().manual_seed(SEED))
+      const gen = c.keywords.get("generator");
+      const seeded = gen && py.calls.find((g) => g.method === "manual_seed" && g.node.id === gen.id);
+      if (seeded) out.push(...use(py, seeded, seeded.args[0]));
+    }
+  }
+  return out;
+}
+
+function initSeeds(py: PythonModel): SeedUse[] {
+  const out: SeedUse[] = [];
+  for (const c of py.calls) {
+    if (c.is(...GLOBAL_INIT_SEEDS)) out.push(...use(py, c, c.arg("seed", 0)));
+    else if (isEstimatorClass(c.name))
+      out.push(...use(py, c, c.keywords.get("random_state") ?? c.keywords.get("seed")));
+    else if (c.is("keras.initializers.*")) out.push(...use(py, c, c.keywords.get("seed")));
+  }
+  return out;
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const splits = splitSeeds(py);
+  if (splits.length === 0) return;
+  const inits = initSeeds(py);
+  const done = new Set<string>();
+  for (const split of splits) {
+    if (done.has(split.key)) continue;
+    const init = inits.find((i) => i.key === split.key && i.call !== split.call);
+    if (!init) continue;
+    done.add(split.key);
+    // One finding per shared seed, on whichever of the two lines the change touches (the init first).
+    const site = [init, split].find((s) => ctx.isAdded(s.call.line));
+    if (!site) continue;
+    const shown = split.value.text.replace(/\s+/g, "");
+    ctx.report(site.call, {
+      message:
+        `The seed \`${shown}\` drives both the data split (line ${split.call.line}) and the model's initialisation ` +
+        `(line ${init.call.line}), so varying it moves both at once and a seed sweep cannot tell split variance from ` +
+        "initialisation variance. Use separate seeds (e.g. `split_seed` and `init_seed`) and vary them independently.",
+    });
+  }
+});
