@@ -16,8 +16,8 @@ function lines(text: string): string[] {
 function edits(a: string[], b: string[]): Op[] {
   const ops: Op[] = [];
   if (a.length * b.length > MAX_CELLS) {
-    a.forEach((text, i) => ops.push({ kind: "-", text, a: i + 1, b: 0 }));
-    b.forEach((text, j) => ops.push({ kind: "+", text, a: 0, b: j + 1 }));
+    for (const [i, text] of a.entries()) ops.push({ kind: "-", text, a: i + 1, b: 0 });
+    for (const [j, text] of b.entries()) ops.push({ kind: "+", text, a: 0, b: j + 1 });
     return ops;
   }
   const w = b.length + 1;

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: request bodies are free-form JSON, checked field by field
 // A local stand-in for the GitHub API, on 127.0.0.1 only. It answers the REST and GraphQL calls
 // mlreview makes and refuses what GitHub refuses: review comments off the diff, a review for a
 // commit that is not in the pull request, more than 50 annotations in one request, bodies over
@@ -312,16 +313,15 @@ export class GitHubSimulator {
   ): Promise<[number, unknown]> {
     const path = url.pathname.replace(/^\/api\/v3/, "");
     const q = url.searchParams;
-    let m: RegExpExecArray | null;
-    if (method === "POST" && (m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path))) {
-      if (Number(m[1]) !== this.installationId) throw new HttpError(404, "Not Found");
+    const tokenRoute = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+    if (method === "POST" && tokenRoute) {
+      if (Number(tokenRoute[1]) !== this.installationId) throw new HttpError(404, "Not Found");
       const token = `ghs_sim${randomUUID().replace(/-/g, "")}`;
       this.tokens.add(token);
       return [201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {} }];
     }
     if (method === "GET" && path === "/app") {
-      if (!auth?.startsWith("bearer ") && !auth?.startsWith("Bearer "))
-        throw new HttpError(401, "Bad credentials");
+      if (!/^bearer /i.test(auth ?? "")) throw new HttpError(401, "Bad credentials");
       return [200, { id: 1, slug: "mlreview", name: "mlreview" }];
     }
     const token = auth?.replace(/^(token|bearer) /i, "");
@@ -334,57 +334,62 @@ export class GitHubSimulator {
     const page = Number(q.get("page") ?? 1);
     const perPage = Math.min(100, Number(q.get("per_page") ?? 30));
     const paged = <T>(items: T[]) => items.slice((page - 1) * perPage, page * perPage);
-
-    if (method === "GET" && rest === "/pulls") {
-      const open = [...this.pulls.values()].filter(
-        (p) => (q.get("state") ?? "open") === "all" || p.state === (q.get("state") ?? "open"),
-      );
-      return [200, paged(open.map((p) => this.pullJson(p)))];
-    }
-    if (method === "GET" && (m = /^\/pulls\/(\d+)$/.exec(rest)))
-      return [200, this.pullJson(this.pull(Number(m[1])))];
-    if (method === "GET" && (m = /^\/pulls\/(\d+)\/files$/.exec(rest))) {
-      return [200, paged(this.changedFiles(this.pull(Number(m[1]))))];
-    }
-    if (method === "GET" && (m = /^\/pulls\/(\d+)\/comments$/.exec(rest))) {
-      const n = Number(m[1]);
-      return [200, paged(this.comments.filter((c) => c.pull === n).map((c) => this.commentJson(c)))];
-    }
-    if (method === "POST" && (m = /^\/pulls\/(\d+)\/reviews$/.exec(rest)))
-      return [200, this.createReview(Number(m[1]), body)];
-    if (method === "GET" && (m = /^\/contents\/(.+)$/.exec(rest))) {
-      const ref = q.get("ref") ?? "main";
-      const commit = this.commits.get(this.branches.get(ref) ?? ref);
-      const file = commit?.files.get(decodeURIComponent(m[1]));
-      if (!file) throw new HttpError(404, "Not Found");
-      return [
-        200,
-        {
-          type: "file",
-          path: m[1],
-          size: file.byteLength,
-          encoding: "base64",
-          content: Buffer.from(file).toString("base64"),
+    const routes: [string, RegExp, (m: RegExpExecArray) => [number, unknown]][] = [
+      [
+        "GET",
+        /^\/pulls$/,
+        () => {
+          const state = q.get("state") ?? "open";
+          const pulls = [...this.pulls.values()].filter((p) => state === "all" || p.state === state);
+          return [200, paged(pulls.map((p) => this.pullJson(p)))];
         },
-      ];
-    }
-    if (method === "GET" && (m = /^\/git\/blobs\/([0-9a-f]{40})$/.exec(rest))) {
-      const blob = this.blobs.get(m[1]);
-      if (!blob) throw new HttpError(404, "Not Found");
-      return [
-        200,
-        {
-          sha: m[1],
-          size: blob.byteLength,
-          encoding: "base64",
-          content: Buffer.from(blob).toString("base64"),
+      ],
+      ["GET", /^\/pulls\/(\d+)$/, (m) => [200, this.pullJson(this.pull(Number(m[1])))]],
+      ["GET", /^\/pulls\/(\d+)\/files$/, (m) => [200, paged(this.changedFiles(this.pull(Number(m[1]))))]],
+      [
+        "GET",
+        /^\/pulls\/(\d+)\/comments$/,
+        (m) => [
+          200,
+          paged(this.comments.filter((c) => c.pull === Number(m[1])).map((c) => this.commentJson(c))),
+        ],
+      ],
+      ["POST", /^\/pulls\/(\d+)\/reviews$/, (m) => [200, this.createReview(Number(m[1]), body)]],
+      [
+        "GET",
+        /^\/contents\/(.+)$/,
+        (m) => [200, this.content(decodeURIComponent(m[1]), q.get("ref") ?? "main")],
+      ],
+      [
+        "GET",
+        /^\/git\/blobs\/([0-9a-f]{40})$/,
+        (m) => {
+          const blob = this.blobs.get(m[1]);
+          if (!blob) throw new HttpError(404, "Not Found");
+          const content = Buffer.from(blob).toString("base64");
+          return [200, { sha: m[1], size: blob.byteLength, encoding: "base64", content }];
         },
-      ];
+      ],
+      ["POST", /^\/check-runs$/, () => [201, this.createCheckRun(body)]],
+      ["PATCH", /^\/check-runs\/(\d+)$/, (m) => [200, this.updateCheckRun(Number(m[1]), body)]],
+    ];
+    for (const [verb, pattern, answer] of routes) {
+      const m = verb === method ? pattern.exec(rest) : null;
+      if (m) return answer(m);
     }
-    if (method === "POST" && rest === "/check-runs") return [201, this.createCheckRun(body)];
-    if (method === "PATCH" && (m = /^\/check-runs\/(\d+)$/.exec(rest)))
-      return [200, this.updateCheckRun(Number(m[1]), body)];
     throw new HttpError(404, "Not Found");
+  }
+
+  private content(path: string, ref: string) {
+    const file = this.commits.get(this.branches.get(ref) ?? ref)?.files.get(path);
+    if (!file) throw new HttpError(404, "Not Found");
+    return {
+      type: "file",
+      path,
+      size: file.byteLength,
+      encoding: "base64",
+      content: Buffer.from(file).toString("base64"),
+    };
   }
 
   private graphql(body: { query: string; variables: Record<string, any> }): unknown {

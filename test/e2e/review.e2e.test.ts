@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningApp, SECRET, startApp } from "../../scripts/simulator/app-process.js";
 import { GitHubSimulator } from "../../scripts/simulator/github.js";
-import { type RunningApp, SECRET, startApp } from "./app-process.js";
 
 const RULE = "pyyaml/unsafe-load";
 const FLAGGED =

@@ -5,8 +5,9 @@ import { generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
+import { packageRoot } from "../../src/engine/load-rules.js";
 
-export const ROOT = path.resolve(import.meta.dirname, "../..");
+export const ROOT = packageRoot();
 export const SECRET = "e2e-webhook-secret-5f3c9a1d";
 
 export interface RunningApp {
