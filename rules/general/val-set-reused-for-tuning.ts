@@ -1,0 +1,129 @@
+import type { Node } from "web-tree-sitter";
+import { followNames } from "../../src/engine/python/flow.js";
+import { namesIn, stringValue } from "../../src/engine/python/helpers.js";
+import type { CallSite, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { dataNames } from "./_lib.js";
+
+const EARLY_STOPPING = [
+  "keras.callbacks.EarlyStopping",
+  "lightning.pytorch.callbacks.EarlyStopping",
+  "lightning.pytorch.callbacks.early_stopping.EarlyStopping",
+  "transformers.EarlyStoppingCallback",
+  "lightgbm.early_stopping",
+  "xgboost.callback.EarlyStopping",
+];
+// Where fit/train calls take the data that early stopping watches.
+const VAL_KEYWORDS = [
+  "eval_set",
+  "valid_sets",
+  "evals",
+  "validation_data",
+  "eval_dataset",
+  "val_dataloaders",
+];
+// State that early stopping itself leaves behind: scoring it scores the early-stopping data.
+const OBJECTIVE_TEXT = /best_score|best_iteration|evals_result|callback_metrics|history\[\s*["']val/;
+const EVAL_METHOD = /^(predict\w*|score|evaluate|test|\w+_score|\w+_error|accuracy\w*|log_loss)$/;
+
+/** Functions a tuner optimises: passed to `study.optimize`/`tune.run`/`tune.Tuner`, or drawing from `trial.suggest_*`. */
+function objectives(py: PythonModel): FunctionDef[] {
+  const names = new Set<string>();
+  for (const c of py.calls) {
+    const fn =
+      c.method === "optimize" || c.is("ray.tune.run", "ray.tune.Tuner", "ray.tune.with_parameters")
+        ? c.args[0]
+        : undefined;
+    if (!fn) continue;
+    if (fn.type === "identifier") names.add(fn.text);
+    // `lambda trial: objective(trial, data)`
+    for (const inner of py.within(py.calls, { start: fn.startIndex, end: fn.endIndex }))
+      if (inner.name && !inner.name.includes(".")) names.add(inner.name);
+  }
+  const suggests = py.calls.filter((c) => c.method?.startsWith("suggest_"));
+  return py.functions.filter((f) => names.has(f.name) || suggests.some((c) => py.functionAt(c) === f));
+}
+
+interface EarlyStop {
+  site: CallSite;
+  /** The report target: the `early_stopping_rounds=` argument, or the callback's construction. */
+  at: CallSite | Node;
+  /** Names of the data it watches; empty when only known as "validation" (`validation_split`, `monitor="val_loss"`). */
+  watched: Set<string>;
+}
+
+function earlyStopping(py: PythonModel, fn: FunctionDef): EarlyStop | undefined {
+  const calls = py.callsIn(fn.body);
+  const site = calls.find(
+    (c) =>
+      c.is(...EARLY_STOPPING) ||
+      c.method === "EarlyStopping" ||
+      c.keywords.has("early_stopping_rounds") ||
+      (c.method === "early_stopping" && c.imported),
+  );
+  if (!site) return undefined;
+  const watched = new Set<string>();
+  let validation = /^val/.test(stringValue(site.keywords.get("monitor")) ?? "");
+  for (const c of calls) {
+    for (const k of VAL_KEYWORDS) {
+      const v = c.keywords.get(k);
+      if (v) for (const n of dataNames(py, v)) watched.add(n);
+    }
+    if (c.keywords.has("validation_split")) validation = true;
+  }
+  const at = site.keywords.get("early_stopping_rounds")?.parent ?? site;
+  return watched.size > 0 || validation ? { site, at, watched } : undefined;
+}
+
+/** What the objective hands back to the tuner: its return values and reported metrics. */
+function objectiveValues(py: PythonModel, fn: FunctionDef): Node[] {
+  const out: Node[] = [];
+  const body = fn.body;
+  const visit = (n: Node) => {
+    if (n.type === "function_definition" || n.type === "class_definition" || n.type === "lambda") return;
+    if (n.type === "return_statement") {
+      const v = n.namedChildren[0];
+      if (v) out.push(v);
+      return;
+    }
+    for (const c of n.namedChildren) if (c) visit(c);
+  };
+  visit(body);
+  for (const c of py.callsIn(body, { direct: true }))
+    if (c.method === "report" && c.receiver && !/^self\b/.test(c.receiver.text)) out.push(c.argsNode);
+  return out;
+}
+
+function evaluatesOnTest(py: PythonModel): boolean {
+  return py.calls.some(
+    (c) =>
+      ((c.method !== undefined && EVAL_METHOD.test(c.method)) || c.is("sklearn.metrics.*")) &&
+      [...namesIn(c.argsNode)].some((n) => /test|holdout|hold_out/i.test(n)),
+  );
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const fns = objectives(py);
+  if (fns.length === 0) return;
+  let tested: boolean | undefined;
+  for (const fn of fns) {
+    const es = earlyStopping(py, fn);
+    if (!es) continue;
+    const end = { start: fn.end, end: fn.end, line: fn.endLine, endLine: fn.endLine, column: 1 };
+    const live = followNames(py, es.watched, fn.start, end, fn);
+    const reused = objectiveValues(py, fn).some(
+      (v) => OBJECTIVE_TEXT.test(v.text) || [...namesIn(v)].some((n) => live.has(n)),
+    );
+    if (!reused) continue;
+    tested ??= evaluatesOnTest(py);
+    if (tested) return;
+    ctx.report(es.at, {
+      message:
+        `Early stopping here watches the validation data that the tuning objective of \`${fn.name}\` is also scored on, ` +
+        "so the validation set picks both the stopping epoch and the hyperparameters, and the best score is biased " +
+        "upward. Carve the early-stopping split out of the training data, or keep a test set that the tuning never " +
+        "sees and report the chosen model's score on it.",
+    });
+  }
+});
