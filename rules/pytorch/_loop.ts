@@ -320,7 +320,7 @@ function bindings(fn: FunctionDef, call: CallSite, outer: Map<string, string>): 
 }
 
 /** Rewrites a key seen inside a helper into the caller's terms. */
-function rebind(key: string, binds: Map<string, string>): string {
+export function rebind(key: string, binds: Map<string, string>): string {
   const root = key.split(".")[0];
   return binds.get(root) ?? key;
 }
@@ -331,6 +331,8 @@ export interface Reached {
   receiverKey: string | undefined;
   /** The call in the outermost scope through which this one is reached (itself when direct). */
   via: CallSite;
+  /** The helper's parameters, mapped to the outermost scope's object keys. */
+  binds: Map<string, string>;
 }
 
 /**
@@ -343,7 +345,7 @@ export function reachableCalls(py: PythonModel, scope: Span | Node, depth = 3): 
   const walk = (s: Span | Node, binds: Map<string, string>, via: CallSite | undefined, left: number) => {
     for (const call of directCalls(py, s)) {
       const recvKey = objectKey(call.receiver);
-      out.push({ call, receiverKey: recvKey ? rebind(recvKey, binds) : undefined, via: via ?? call });
+      out.push({ call, receiverKey: recvKey ? rebind(recvKey, binds) : undefined, via: via ?? call, binds });
       if (left === 0) continue;
       const fn = localCallee(py, call);
       if (!fn || visiting.has(fn)) continue;

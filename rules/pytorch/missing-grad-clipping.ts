@@ -1,0 +1,67 @@
+import { lightningModules } from "../../src/engine/python/frameworks.js";
+import type { CallSite, FunctionDef } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { isBackward, optimizerStepped, scopeCalls } from "./_loop.js";
+
+// Modules whose gradients are prone to explode through long products of recurrent or attention steps.
+const PRONE = [
+  "torch.nn.LSTM",
+  "torch.nn.GRU",
+  "torch.nn.RNN",
+  "torch.nn.LSTMCell",
+  "torch.nn.GRUCell",
+  "torch.nn.RNNCell",
+  "torch.nn.Transformer",
+  "torch.nn.TransformerEncoder",
+  "torch.nn.TransformerDecoder",
+  "torch.nn.TransformerEncoderLayer",
+  "torch.nn.TransformerDecoderLayer",
+  "torch.nn.MultiheadAttention",
+  "torch.nn.functional.scaled_dot_product_attention",
+];
+const PRETRAINED = ["transformers.**.from_pretrained"];
+const NOT_A_MODEL = /Tokenizer|Config|Processor|FeatureExtractor|Pipeline/;
+const CLIP_METHOD = /clip_grad|clip_gradient|clip_norm|clip_grads/i;
+// Framework settings that clip for the user (Lightning Trainer, HF TrainingArguments, Accelerate, configs).
+const CLIP_SETTING =
+  /^(gradient_clip_val|max_grad_norm|clip_grad|grad_clip|clip_grad_norm|gradient_clipping|grad_norm_clip)$/;
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const backwards = py.calls.filter(isBackward);
+  if (backwards.length === 0) return;
+  const prone = py.calls.find(
+    (c) =>
+      c.is(...PRONE) || (c.is(...PRETRAINED) && !NOT_A_MODEL.test(c.name?.split(".").slice(-2, -1)[0] ?? "")),
+  );
+  if (!prone) return;
+  const clips = py.calls.some(
+    (c) =>
+      (c.method !== undefined && CLIP_METHOD.test(c.method)) ||
+      [...c.keywords.keys()].some((k) => CLIP_SETTING.test(k)),
+  );
+  if (clips || py.assignments.some((a) => a.targets.some((t) => CLIP_SETTING.test(t.split(".").pop() ?? ""))))
+    return;
+  const lit = lightningModules(py);
+  const seen = new Set<FunctionDef | undefined>();
+  for (const backward of backwards) {
+    const fn = py.functionAt(backward);
+    if (seen.has(fn) || (fn?.cls && lit.includes(fn.cls))) continue;
+    const step = scopeCalls(py, fn).find((c) => c.start > backward.end && optimizerStepped(py, c));
+    if (!step) continue;
+    seen.add(fn);
+    ctx.report(backward, { message: message(prone, step) });
+  }
+});
+
+function message(prone: CallSite, step: CallSite): string {
+  const what = prone.name?.endsWith("from_pretrained")
+    ? `the pretrained transformer loaded on line ${prone.line}`
+    : `the \`${prone.name?.split(".").pop()}\` built on line ${prone.line}`;
+  return (
+    `This training step (backward here, optimiser step on line ${step.line}) clips no gradients, in a file that ` +
+    `trains ${what}. Recurrent and attention layers can produce rare, huge gradients that turn the loss into ` +
+    "NaN or inf with no error. Add `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)` between " +
+    "`backward()` and `step()` (after `scaler.unscale_(optimizer)` when using a GradScaler)."
+  );
+}
