@@ -1,0 +1,263 @@
+import type { Node } from "web-tree-sitter";
+import { anyNameMatches } from "../../src/engine/names.js";
+import { boolValue, statementOf } from "../../src/engine/python/helpers.js";
+import {
+  type Assignment,
+  type FunctionDef,
+  type PythonModel,
+  type Span,
+  spanOf,
+} from "../../src/engine/python/model.js";
+import type { FixInput } from "../../src/engine/rule.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import {
+  asCall,
+  bindingOf,
+  calleeName,
+  constructionOf,
+  gradDisabledAt,
+  lastLayer,
+  methodName,
+  positional,
+} from "./_tensors.js";
+
+// Ops whose backward is computed from their own output, so autograd saves that output: changing
+// it in place makes backward fail ("modified by an inplace operation").
+const SAVES_OUTPUT = [
+  "sigmoid",
+  "tanh",
+  "exp",
+  "expm1",
+  "softmax",
+  "log_softmax",
+  "softmin",
+  "relu",
+  "sqrt",
+  "rsqrt",
+];
+const SAVES_OUTPUT_FUNCTIONS = [
+  ...SAVES_OUTPUT.map((op) => `torch.${op}`),
+  ...SAVES_OUTPUT.map((op) => `torch.nn.functional.${op}`),
+  "torch.special.expit",
+  "torch.special.softmax",
+  "torch.special.log_softmax",
+];
+const SAVES_OUTPUT_MODULES = ["Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softmin", "ReLU"].map(
+  (m) => `torch.nn.${m}`,
+);
+const AUG_OPS = new Set(["+=", "-=", "*=", "/="]);
+// Trailing-underscore methods that change flags or storage sharing, not values.
+const NOT_VALUE_CHANGES = new Set(["requires_grad_", "share_memory_", "retain_grad_", "pin_memory_"]);
+const INPLACE_METHOD = /^[a-z][a-z0-9_]*[a-z0-9]_$/;
+// Products save both operands for backward; multiplying by these is usually by a constant.
+const PRODUCTS = ["torch.matmul", "torch.mm", "torch.bmm", "torch.mul"];
+const CONSTANT_LIKE = /mask|scale|temperature|temp|alpha|beta|gamma|eps|coef|factor/i;
+
+interface Site {
+  /** The variable changed in place. */
+  name: string;
+  /** What to report on. */
+  node: Node;
+  /** How the change is spelled, for the message. */
+  spelling: string;
+  /** The same operation written out of place, for the message. */
+  outOfPlace: string;
+  fix?: FixInput;
+}
+
+/** What produced `value`, when it is an op that autograd saves the output of. */
+function savedOutputOp(py: PythonModel, value: Node | undefined, at: Span): string | undefined {
+  const call = asCall(value);
+  if (!call) return undefined;
+  const name = calleeName(py, call);
+  if (name && anyNameMatches(name, SAVES_OUTPUT_FUNCTIONS))
+    return name.replace(/^torch\.nn\.functional\./, "F.");
+  const method = methodName(call);
+  if (method && SAVES_OUTPUT.includes(method) && !name?.startsWith("torch.")) return `.${method}()`;
+  // A module attribute (`self.act = nn.Sigmoid()`), also at the end of an `nn.Sequential`.
+  const callee = call.childForFieldName("function");
+  if (callee && (callee.type === "attribute" || callee.type === "identifier")) {
+    const ctor = constructionOf(py, callee.text.replace(/\s+/g, ""), at);
+    const layer = ctor ? lastLayer(py, ctor) : undefined;
+    const layerName = layer ? calleeName(py, layer) : undefined;
+    if (layerName && anyNameMatches(layerName, SAVES_OUTPUT_MODULES))
+      return `nn.${layerName.split(".").pop()}`;
+  }
+  return undefined;
+}
+
+function inplaceSites(py: PythonModel, fn: FunctionDef): Site[] {
+  const sites: Site[] = [];
+  const direct = (x: Span) => py.functionAt(x) === fn;
+  for (const a of py.assignmentsIn(fn.body)) {
+    if (!AUG_OPS.has(a.op) || a.left.type !== "identifier" || !direct(a)) continue;
+    const rhs = a.value;
+    const simple =
+      rhs && /^(identifier|attribute|call|subscript|integer|float|parenthesized_expression)$/.test(rhs.type);
+    const fix = rhs
+      ? {
+          description: "use an out-of-place operation",
+          edits: [
+            {
+              at: a.node,
+              text: `${a.left.text} = ${a.left.text} ${a.op[0]} ${simple ? rhs.text : `(${rhs.text})`}`,
+            },
+          ],
+        }
+      : undefined;
+    const name = a.left.text;
+    sites.push({
+      name,
+      node: a.node,
+      spelling: `${name} ${a.op} ...`,
+      outOfPlace: `${name} = ${name} ${a.op[0]} ...`,
+      fix,
+    });
+  }
+  for (const call of py.callsIn(fn.body, { direct: true })) {
+    const method = call.method;
+    const recv = call.receiver;
+    const stmt = statementOf(call.node);
+    const wholeStatement = stmt.type === "expression_statement" && stmt.text === call.node.text;
+    if (
+      method &&
+      INPLACE_METHOD.test(method) &&
+      !NOT_VALUE_CHANGES.has(method) &&
+      recv?.type === "identifier"
+    ) {
+      if (call.name?.startsWith("torch.")) {
+        // `torch.relu_(x)`, `F.relu_(x)`: the first argument is changed.
+        const first = call.args[0];
+        if (first?.type !== "identifier" || !call.is("torch.*", "torch.nn.functional.*")) continue;
+        sites.push({
+          name: first.text,
+          node: call.node,
+          spelling: `${call.callee.text}(${first.text}, ...)`,
+          outOfPlace: `${first.text} = ${call.callee.text.slice(0, -1)}(${first.text}, ...)`,
+          fix: wholeStatement
+            ? {
+                description: "use an out-of-place operation",
+                edits: [
+                  { at: stmt, text: `${first.text} = ${call.callee.text.slice(0, -1)}${call.argsNode.text}` },
+                ],
+              }
+            : undefined,
+        });
+        continue;
+      }
+      sites.push({
+        name: recv.text,
+        node: call.node,
+        spelling: `${recv.text}.${method}(...)`,
+        outOfPlace: `${recv.text} = ${recv.text}.${method.slice(0, -1)}(...)`,
+        fix: wholeStatement
+          ? {
+              description: "use an out-of-place operation",
+              edits: [
+                { at: stmt, text: `${recv.text} = ${recv.text}.${method.slice(0, -1)}${call.argsNode.text}` },
+              ],
+            }
+          : undefined,
+      });
+      continue;
+    }
+    const inplace = call.keywords.get("inplace");
+    const first = call.args[0];
+    if (
+      inplace &&
+      boolValue(inplace) === true &&
+      first?.type === "identifier" &&
+      call.is("torch.nn.functional.*")
+    ) {
+      sites.push({
+        name: first.text,
+        node: call.node,
+        spelling: `${call.callee.text}(${first.text}, inplace=True)`,
+        outOfPlace: `${call.callee.text}(${first.text})`,
+        fix: { description: "use an out-of-place operation", edits: [{ at: inplace, text: "False" }] },
+      });
+    }
+  }
+  return sites.sort((a, b) => a.node.startIndex - b.node.startIndex);
+}
+
+/** A product between `binding` and `site` that reads `name` next to another tensor, if any. */
+function productReading(
+  py: PythonModel,
+  fn: FunctionDef,
+  name: string,
+  binding: Assignment,
+  site: Node,
+): Node | undefined {
+  const between = (n: { startIndex: number; endIndex: number }) =>
+    n.startIndex >= binding.end && n.endIndex <= site.startIndex;
+  const isName = (n: Node | null) => n?.type === "identifier" && n.text === name;
+  // The saved operand matters only when the other one requires grad: a value computed in this
+  // forward pass, not an input that may be data or a mask.
+  const tensorLike = (n: Node | null): boolean => {
+    if (!n || CONSTANT_LIKE.test(n.text)) return false;
+    if (n.type === "call") return true;
+    if (n.type !== "identifier") return false;
+    const b = bindingOf(py, n.text, spanOf(n));
+    return b !== undefined && py.functionAt(b) === fn && /^(call|binary_operator)$/.test(b.value?.type ?? "");
+  };
+  for (const a of py.assignmentsIn(fn.body)) {
+    const v = a.value;
+    if (!v || !between(v) || a.op !== "=" || py.functionAt(a) !== fn) continue;
+    const stack: Node[] = [v];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n.type === "lambda") continue;
+      if (n.type === "binary_operator") {
+        const op = n.childForFieldName("operator")?.text;
+        const l = n.childForFieldName("left");
+        const r = n.childForFieldName("right");
+        if ((op === "*" || op === "@") && ((isName(l) && tensorLike(r)) || (isName(r) && tensorLike(l))))
+          return n;
+      } else if (n.type === "call") {
+        const callee = calleeName(py, n);
+        const args = positional(n);
+        if (
+          anyNameMatches(callee, PRODUCTS) &&
+          args.length === 2 &&
+          args.some((x) => isName(x)) &&
+          args.every((x) => isName(x) || tensorLike(x))
+        )
+          return n;
+      }
+      for (const c of n.namedChildren) if (c) stack.push(c);
+    }
+  }
+  return undefined;
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const forwards = py.functions.filter((f) => f.name === "forward");
+  if (forwards.length === 0) return;
+  for (const fn of forwards) {
+    const reported = new Set<number>();
+    for (const site of inplaceSites(py, fn)) {
+      if (gradDisabledAt(py, site.node)) continue;
+      const binding = bindingOf(py, site.name, spanOf(statementOf(site.node)));
+      if (!binding || reported.has(binding.start) || gradDisabledAt(py, binding)) continue;
+      const op = savedOutputOp(py, binding.value, binding);
+      let message: string | undefined;
+      if (op) {
+        message =
+          `\`${site.name}\` holds the output of \`${op}\`, which autograd keeps to compute its gradient; changing it in place (\`${site.spelling}\`) ` +
+          `makes \`backward()\` fail with "one of the variables needed for gradient computation has been modified by an inplace operation". ` +
+          `Write it out of place: \`${site.outOfPlace}\`.`;
+      } else {
+        const product = productReading(py, fn, site.name, binding, site.node);
+        if (!product) continue;
+        message =
+          `\`${site.name}\` was multiplied by another tensor on line ${product.startPosition.row + 1}, so autograd saved it for that product's gradient; ` +
+          `changing it in place afterwards (\`${site.spelling}\`) makes \`backward()\` fail with "modified by an inplace operation". ` +
+          `Write it out of place: \`${site.outOfPlace}\`.`;
+      }
+      reported.add(binding.start);
+      ctx.report(site.node, { message, fix: site.fix });
+    }
+  }
+});
