@@ -1,0 +1,153 @@
+import type { Node } from "web-tree-sitter";
+import { anyNameMatches } from "../../src/engine/names.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { onTriggerLine } from "./_lib.js";
+
+// Tune entry points and the argument that carries the search space / trial config.
+const CONFIG_ARGS: { call: string[]; arg: string }[] = [
+  { call: ["ray.tune.Tuner", "ray.tune.tuner.Tuner"], arg: "param_space" },
+  { call: ["ray.tune.run", "ray.tune.tune.run", "ray.tune.Experiment"], arg: "config" },
+];
+
+// Objects pickle refuses: OS handles, locks, live connections and clients.
+const UNPICKLABLE: { names: string[]; what: string }[] = [
+  { names: ["open", "io.open", "gzip.open", "bz2.open"], what: "an open file" },
+  {
+    names: [
+      "threading.Lock",
+      "threading.RLock",
+      "threading.Condition",
+      "threading.Semaphore",
+      "threading.BoundedSemaphore",
+      "threading.Event",
+      "multiprocessing.Lock",
+      "multiprocessing.RLock",
+      "multiprocessing.Queue",
+      "multiprocessing.Pool",
+      "multiprocessing.Manager",
+    ],
+    what: "a lock or process primitive",
+  },
+  {
+    names: [
+      "socket.socket",
+      "socket.create_connection",
+      "sqlite3.connect",
+      "psycopg2.connect",
+      "pymysql.connect",
+      "pymongo.MongoClient",
+      "boto3.client",
+      "boto3.resource",
+      "boto3.Session",
+      "boto3.session.Session",
+      "google.cloud.**.Client",
+      "mlflow.MlflowClient",
+      "mlflow.tracking.MlflowClient",
+    ],
+    what: "a connection or client object",
+  },
+];
+
+interface Offender {
+  node: Node;
+  key: string;
+  what: string;
+}
+
+function classify(py: PythonModel, node: Node): string | undefined {
+  if (node.type === "lambda") return "lambda";
+  if (node.type === "generator_expression") return "a generator";
+  if (node.type !== "call") return undefined;
+  const name = py.resolve(node.childForFieldName("function") ?? node);
+  return UNPICKLABLE.find((u) => anyNameMatches(name, u.names))?.what;
+}
+
+/** Values inside a config expression that Tune cannot serialise, with the key each sits under. */
+function offenders(
+  py: PythonModel,
+  expr: Node,
+  at: CallSite,
+  key: string,
+  depth: number,
+  out: Offender[],
+): void {
+  const what = classify(py, expr);
+  if (what) {
+    out.push({ node: expr, key, what });
+    return;
+  }
+  switch (expr.type) {
+    case "dictionary":
+      for (const pair of expr.namedChildren) {
+        if (pair?.type !== "pair") continue;
+        const k = pair.childForFieldName("key");
+        const v = pair.childForFieldName("value");
+        if (v) offenders(py, v, at, k?.text.replace(/^["']|["']$/g, "") ?? key, depth, out);
+      }
+      return;
+    case "list":
+    case "tuple":
+      for (const item of expr.namedChildren) if (item) offenders(py, item, at, key, depth, out);
+      return;
+    case "call": {
+      // `dict(a=1, ...)` is a config; any other call (`tune.choice`, `tune.sample_from(lambda ...)`) is opaque.
+      if (expr.childForFieldName("function")?.text !== "dict") return;
+      for (const arg of expr.childForFieldName("arguments")?.namedChildren ?? []) {
+        if (arg?.type !== "keyword_argument") continue;
+        const v = arg.childForFieldName("value");
+        if (v) offenders(py, v, at, arg.childForFieldName("name")?.text ?? key, depth, out);
+      }
+      return;
+    }
+    case "identifier": {
+      if (depth > 2) return;
+      const a = py.lastAssignment(expr.text, at);
+      if (a?.op !== "=" || a.targets.length !== 1 || !a.value) return;
+      offenders(py, a.value, at, key, depth + 1, out);
+      // `config["lr_fn"] = lambda ...` after the literal.
+      for (const b of py.assignments) {
+        if (b.start <= a.start || b.start >= at.start || py.functionAt(b) !== py.functionAt(at)) continue;
+        const t = b.targets[0];
+        if (b.targets.length === 1 && t.startsWith(`${expr.text}[`) && b.value) {
+          offenders(
+            py,
+            b.value,
+            at,
+            t.slice(expr.text.length + 1, -1).replace(/^["']|["']$/g, ""),
+            depth + 1,
+            out,
+          );
+        }
+      }
+      return;
+    }
+  }
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  for (const spec of CONFIG_ARGS) {
+    for (const call of py.callsTo(...spec.call)) {
+      const config = call.keywords.get(spec.arg);
+      if (!config) continue;
+      const found: Offender[] = [];
+      offenders(py, config, call, "config", 0, found);
+      for (const o of found) {
+        const line = o.node.startPosition.row + 1;
+        const target = onTriggerLine(ctx, line) ? o.node : call;
+        const message =
+          o.what === "lambda"
+            ? `The Tune config entry \`${o.key}\` is a bare lambda. Tune does not sample it: every trial receives the ` +
+              "function object itself as the value, and the config saved and logged with the trial holds a function " +
+              "instead of a setting. Wrap it in `tune.sample_from(lambda spec: ...)` if it should produce values, or keep " +
+              "the function in the trainable and put only a name or number in the config."
+            : `The Tune config entry \`${o.key}\` holds ${o.what}. Tune pickles the search space and each trial's config ` +
+              "to send them to trial workers and to save experiment state for restoring, and this object cannot be " +
+              "pickled, so the run fails (TypeError: cannot pickle ...). Put what is needed to create it (a path, a URL, " +
+              "a name) in the config and create the object inside the trainable.";
+        ctx.report(target, { message });
+      }
+    }
+  }
+});
