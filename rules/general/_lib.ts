@@ -244,3 +244,35 @@ export function seedingCalls(py: PythonModel): CallSite[] {
       ),
   );
 }
+
+/** The call that built the object `node` names: `SVC()` itself, or through `clf = SVC(); clf.fit(...)`. */
+export function constructorCall(py: PythonModel, node: Node | undefined, at: Span): CallSite | undefined {
+  let expr: Node | null | undefined = node;
+  for (let hops = 0; expr && hops < 3; hops++) {
+    if (expr.type === "call") {
+      const id = expr.id;
+      return py.calls.find((c) => c.node.id === id);
+    }
+    if (expr.type !== "identifier" && expr.type !== "attribute") return undefined;
+    const a = py.lastAssignment(expr.text.replace(/\s+/g, ""), at);
+    if (a?.op !== "=" || a.targets.length !== 1) return undefined;
+    expr = a.value;
+  }
+  return undefined;
+}
+
+/** Datasets whose classes are balanced and whose features share one scale (pixels, digits). */
+export const TOY_BALANCED_DATASETS = [
+  "sklearn.datasets.load_iris",
+  "sklearn.datasets.load_digits",
+  "sklearn.datasets.load_wine",
+  "sklearn.datasets.make_classification",
+  "sklearn.datasets.make_blobs",
+  "sklearn.datasets.make_moons",
+  "sklearn.datasets.make_circles",
+  "keras.datasets.*.load_data",
+  "torchvision.datasets.MNIST",
+  "torchvision.datasets.FashionMNIST",
+  "torchvision.datasets.CIFAR10",
+  "torchvision.datasets.CIFAR100",
+];
