@@ -1,0 +1,34 @@
+import { literal } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { type CliParam, cliParams, commands } from "./_lib.js";
+
+// Training hyperparameters by their usual names; run settings (seed, workers, paths) are not.
+const HYPERPARAMETER =
+  /^(?:lr|(?:base|max|min|init|peak|head|backbone)_lr|learning_rate|(?:num|n|max)_epochs|epochs|(?:train_|eval_|per_device_train_|micro_)?batch_size|bs|dropout(?:_rate|_prob|_p)?|drop_rate|attn_dropout|weight_decay|wd|momentum|warmup(?:_steps|_epochs|_ratio|_iters)?|label_smoothing|(?:max_)?grad(?:ient)?_(?:clip(?:_val|_norm)?|norm)|clip_grad(?:_norm)?|accumulate_grad_batches|grad(?:ient)?_accum(?:ulation)?_steps|hidden_(?:size|dim)|(?:num|n)_(?:layers|heads|blocks)|embed(?:ding)?_dim|d_model|beta[12]|adam_(?:beta[12]|eps)|n_estimators|max_depth|lr_decay|lr_gamma|step_size|patience)$/i;
+
+function literalDefault(p: CliParam): string | undefined {
+  const lit = literal(p.default);
+  if (lit?.kind === "num") return lit.text;
+  return undefined;
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  for (const cmd of commands(py)) {
+    const hits = cliParams(py, cmd.fn).filter((p) => HYPERPARAMETER.test(p.param.name) && literalDefault(p));
+    if (hits.length === 0) continue;
+    const first = hits.find((p) => ctx.isAdded(p.param.node.startPosition.row + 1));
+    if (!first) continue;
+    const list = hits
+      .slice(0, 4)
+      .map((p) => `\`${p.param.name}=${literalDefault(p)}\``)
+      .join(", ");
+    const more = hits.length > 4 ? ` and ${hits.length - 4} more` : "";
+    ctx.report(first.param.node, {
+      message:
+        `\`${cmd.fn.name}\` bakes training hyperparameters into its CLI defaults (${list}${more}). ` +
+        "A run started without the flags silently uses these values, and they drift from the experiment configs. " +
+        "Keep the values in a config file the command loads, default the options to `None`, and let a flag override the config only when it is given.",
+    });
+  }
+});
