@@ -1,0 +1,70 @@
+import { anyNameMatches } from "../../src/engine/names.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { constructorCall, onTriggerLine, TOY_BALANCED_DATASETS } from "./_lib.js";
+
+// Models whose result depends on the units of each feature: distances, margins, penalties,
+// variance directions, gradient steps. Plain least squares and trees are scale-invariant.
+const SCALE_SENSITIVE = [
+  "sklearn.svm.*",
+  "sklearn.neighbors.KNeighbors*",
+  "sklearn.neighbors.RadiusNeighbors*",
+  "sklearn.neighbors.NearestNeighbors",
+  "sklearn.cluster.KMeans",
+  "sklearn.cluster.MiniBatchKMeans",
+  "sklearn.decomposition.PCA",
+  "sklearn.decomposition.KernelPCA",
+  "sklearn.linear_model.LogisticRegression*",
+  "sklearn.linear_model.Ridge*",
+  "sklearn.linear_model.Lasso*",
+  "sklearn.linear_model.ElasticNet*",
+  "sklearn.linear_model.SGD*",
+  "sklearn.neural_network.MLP*",
+];
+const PIPELINES = ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"];
+// Scaling done some other way, or features that already share a scale (text vectors, pixels).
+const ALREADY_SCALED = [
+  "sklearn.preprocessing.*",
+  "sklearn.compose.*",
+  "sklearn.feature_extraction.text.*",
+  ...TOY_BALANCED_DATASETS,
+];
+const SCALING_TEXT =
+  /scal|normali[sz]|standardi[sz]|\.std\s*\(|\/\s*255|-\s*[\w.]*(mean|mu|min)\w*(\(\))?\s*\)\s*\/|\/\s*[\w.]*(std|sigma|max|norm|range)\b/i;
+const FIT = ["fit", "fit_transform", "fit_predict"];
+
+/** The scale-sensitive model a fit trains, looking inside a pipeline's steps. */
+function sensitiveModel(py: PythonModel, fit: CallSite): CallSite | undefined {
+  const built = constructorCall(py, fit.receiver, fit);
+  if (!built) return undefined;
+  if (built.is(...SCALE_SENSITIVE)) return built;
+  if (!built.is(...PIPELINES)) return undefined;
+  return py
+    .within(py.calls, built)
+    .find(
+      (c) =>
+        c !== built &&
+        c.is(...SCALE_SENSITIVE) &&
+        !py.within(py.calls, c).some((d) => d !== c && d.is(...PIPELINES)),
+    );
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const fits = py.methodCalls(...FIT).filter((c) => ctx.isAdded(c.line) && onTriggerLine(ctx, c.line));
+  if (fits.length === 0) return;
+  if (py.calls.some((c) => anyNameMatches(c.name, ALREADY_SCALED)) || SCALING_TEXT.test(ctx.text)) return;
+  for (const fit of fits) {
+    const model = sensitiveModel(py, fit);
+    if (!model) continue;
+    const cls = model.name?.split(".").pop();
+    ctx.report(fit, {
+      message:
+        `${cls} is fitted on features that are never scaled in this file or its pipeline. It depends on the ` +
+        "units of each feature (distances, margins, penalties or variance), so a feature measured in thousands " +
+        "outweighs one measured in fractions. Put a scaler in front, e.g. " +
+        `\`make_pipeline(StandardScaler(), ${cls}(...))\`, fitted on the training data only.`,
+    });
+    return;
+  }
+});
