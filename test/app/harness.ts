@@ -5,9 +5,9 @@ import { generateKeyPairSync } from "node:crypto";
 import { Writable } from "node:stream";
 import examples from "@octokit/webhooks-examples";
 import nock from "nock";
-import pino from "pino";
 import { Probot } from "probot";
 import { createApp } from "../../src/app/app.js";
+import { createLogger } from "../../src/app/logger.js";
 import { MlreviewOctokit } from "../../src/app/octokit.js";
 import { Engine } from "../../src/engine/engine.js";
 
@@ -20,6 +20,7 @@ export const TOKEN = "ghs_installationTokenForTests0123456789";
 export const BOT = "mlreview[bot]";
 export const HEAD = "a".repeat(40);
 export const RULE = "pyyaml/unsafe-load";
+export const SECRET = "test-webhook-secret-0123456789";
 
 export const { privateKey } = generateKeyPairSync("rsa", {
   modulusLength: 2048,
@@ -49,11 +50,11 @@ export function harness(): Harness {
       done();
     },
   });
-  const log = pino({ level: "trace", redact: ["*.authorization"] }, stream);
+  const log = createLogger({ LOG_LEVEL: "trace", WEBHOOK_SECRET: SECRET, PRIVATE_KEY: privateKey }, stream);
   const probot = new Probot({
     appId: 1,
     privateKey,
-    secret: "test-secret-0123456789",
+    secret: SECRET,
     Octokit: MlreviewOctokit,
     log,
   });
