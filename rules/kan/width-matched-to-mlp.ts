@@ -1,0 +1,50 @@
+import { literal, numberValue } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { kanModels, widthOf } from "./_lib.js";
+
+// Counting parameters anywhere in the file is what makes the comparison fair.
+const COUNTS_PARAMS =
+  /numel\s*\(|count_param|num_params|n_params|param_count|parameters_count|torchinfo|summary\s*\(/;
+const LINEAR = ["torch.nn.Linear", "keras.layers.Dense"];
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const models = kanModels(py);
+  if (models.length === 0 || COUNTS_PARAMS.test(ctx.text)) return;
+  const mlpHidden = mlpHiddenSizes();
+  if (mlpHidden.size === 0) return;
+  for (const { ctor } of models) {
+    const width = widthOf(ctor);
+    if (!width || width.sizes.length < 3) continue;
+    const hidden = width.sizes.slice(1, -1);
+    if (!hidden.every((h) => h !== undefined && mlpHidden.has(h))) continue;
+    ctx.report(width.node, {
+      message:
+        `This KAN uses the same hidden widths (${hidden.join(", ")}) as the MLP it is compared with, but a KAN edge ` +
+        "carries a whole spline (about grid + k coefficients) where an MLP edge has one weight, so the KAN has many " +
+        "times more parameters. Compare models at equal parameter counts (report `sum(p.numel() for p in " +
+        "model.parameters())` for both).",
+    });
+  }
+
+  /** Hidden sizes of MLPs built in the file: `nn.Linear(a, b)` outputs, pykan's `MLP(width=...)`, sklearn's layers. */
+  function mlpHiddenSizes(): Set<number> {
+    const out = new Set<number>();
+    for (const c of py.calls) {
+      if (c.is(...LINEAR)) {
+        const n = numberValue(c.arg("out_features", 1) ?? c.arg("units", 0));
+        if (n !== undefined) out.add(n);
+      } else if (c.is("kan.MLP", "kan.**.MLP") || (c.name === "MLP" && !c.imported)) {
+        const w = literal(c.arg("width", 0));
+        if (w?.kind === "list") for (const i of w.items.slice(1, -1)) if (i?.kind === "num") out.add(i.value);
+      } else if (c.is("sklearn.neural_network.MLPRegressor", "sklearn.neural_network.MLPClassifier")) {
+        const h = c.keywords.get("hidden_layer_sizes");
+        for (const n of h?.namedChildren ?? []) {
+          const v = numberValue(n);
+          if (v !== undefined) out.add(v);
+        }
+      }
+    }
+    return out;
+  }
+});
