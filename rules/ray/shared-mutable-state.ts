@@ -1,0 +1,148 @@
+import type { Node } from "web-tree-sitter";
+import { rayRemotes } from "../../src/engine/python/frameworks.js";
+import type { ClassDef, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+
+const MUTATORS = new Set([
+  "append",
+  "extend",
+  "insert",
+  "update",
+  "add",
+  "setdefault",
+  "pop",
+  "popitem",
+  "remove",
+  "discard",
+  "clear",
+  "appendleft",
+  "extendleft",
+]);
+const CONTAINER_CALLS = [
+  "dict",
+  "list",
+  "set",
+  "collections.defaultdict",
+  "collections.OrderedDict",
+  "collections.Counter",
+  "collections.deque",
+];
+const CONTAINER_LITERALS = new Set([
+  "dictionary",
+  "list",
+  "set",
+  "dictionary_comprehension",
+  "list_comprehension",
+]);
+
+type Kind = "module" | "param" | "global";
+
+/** Module-level names bound to a fresh dict, list or set. */
+function moduleContainers(py: PythonModel): Set<string> {
+  const out = new Set<string>();
+  for (const a of py.assignments) {
+    if (
+      a.op !== "=" ||
+      a.targets.length !== 1 ||
+      !/^[A-Za-z_]\w*$/.test(a.targets[0]) ||
+      !py.isModuleLevel(a)
+    )
+      continue;
+    const v = a.value;
+    if (!v) continue;
+    const fn = v.type === "call" ? py.resolve(v.childForFieldName("function") ?? v) : undefined;
+    if (CONTAINER_LITERALS.has(v.type) || (fn && CONTAINER_CALLS.includes(fn))) out.add(a.targets[0]);
+  }
+  return out;
+}
+
+function rootIdentifier(node: Node | null | undefined): string | undefined {
+  let cur = node;
+  while (cur?.type === "subscript") cur = cur.childForFieldName("value");
+  return cur?.type === "identifier" ? cur.text : undefined;
+}
+
+function escape(name: string): string {
+  return name.replace(/[^\w]/g, "");
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const remotes = rayRemotes(py);
+  if (remotes.length === 0) return;
+  const containers = moduleContainers(py);
+  // The file with the remote code blanked out: what the driver side reads.
+  let driverText = ctx.text;
+  for (const r of remotes) {
+    driverText =
+      driverText.slice(0, r.def.start) + " ".repeat(r.def.end - r.def.start) + driverText.slice(r.def.end);
+  }
+  const driverReads = (name: string) =>
+    (driverText.match(new RegExp(`\\b${escape(name)}\\b`, "g"))?.length ?? 0) > 1;
+
+  for (const remote of remotes) {
+    const fns: FunctionDef[] =
+      remote.kind === "actor" ? (remote.def as ClassDef).methods : [remote.def as FunctionDef];
+    for (const fn of fns) {
+      const body = fn.body.text;
+      const globals = new Set(
+        [...body.matchAll(/^\s*global\s+([\w\s,]+)$/gm)].flatMap((m) => m[1].split(",").map((s) => s.trim())),
+      );
+      const own = py.assignmentsIn(fn.body).filter((a) => py.functionAt(a) === fn);
+      const locals = new Set(
+        own
+          .filter((a) => a.op === "=")
+          .flatMap((a) => a.targets)
+          .filter((t) => !globals.has(t)),
+      );
+      const params = new Set(fn.explicitParams.map((p) => p.name));
+      const returnsValue = /^\s*return\s+\S/m.test(body) || /\byield\b/.test(body);
+      // A per-worker cache (`if key not in CACHE: CACHE[key] = load(key)`) is deliberate.
+      const cached = (name: string) =>
+        new RegExp(`\\bin\\s+${escape(name)}\\b|\\b${escape(name)}\\.get\\s*\\(`).test(body);
+
+      const kindOf = (name: string, rebinding: boolean): Kind | undefined => {
+        if (globals.has(name)) return driverReads(name) && !cached(name) ? "global" : undefined;
+        if (rebinding) return undefined;
+        if (params.has(name)) return returnsValue ? undefined : "param";
+        if (locals.has(name) || !containers.has(name)) return undefined;
+        return driverReads(name) && !cached(name) ? "module" : undefined;
+      };
+
+      const hits: { at: Node; name: string; kind: Kind }[] = [];
+      for (const call of py.callsIn(fn.body, { direct: true })) {
+        if (!call.method || !MUTATORS.has(call.method)) continue;
+        const name = rootIdentifier(call.receiver);
+        const kind = name && kindOf(name, false);
+        if (name && kind) hits.push({ at: call.node, name, kind });
+      }
+      for (const a of own) {
+        for (const t of a.targets) {
+          const subscripted = t.includes("[");
+          const name = /^[A-Za-z_]\w*/.exec(t)?.[0];
+          if (!name) continue;
+          if (!subscripted && a.op === "=" && !globals.has(name)) continue;
+          const kind = kindOf(name, !subscripted && a.op === "=");
+          if (kind) hits.push({ at: a.node, name, kind });
+        }
+      }
+      hits.sort((x, y) => x.at.startIndex - y.at.startIndex);
+      const seen = new Set<number>();
+      for (const h of hits) {
+        if (seen.has(h.at.startIndex)) continue;
+        seen.add(h.at.startIndex);
+        const where = remote.kind === "actor" ? `actor method \`${fn.name}\`` : `remote task \`${fn.name}\``;
+        const message =
+          h.kind === "param"
+            ? `\`${h.name}\` arrives in ${where} as a deserialised copy, so changing it here is invisible to the caller ` +
+              "and to every other task. Return the result and collect it with `ray.get`, or keep the shared state in an " +
+              "actor and update it through its methods."
+            : `\`${h.name}\` is module state, but ${where} runs in a separate worker process with its own copy of the ` +
+              `module: the change stays in that worker and the driver's \`${h.name}\` never sees it. Return the value and ` +
+              "combine the results of `ray.get` on the driver, or keep the shared state in an actor and update it " +
+              "through its methods.";
+        ctx.report(h.at, { message });
+      }
+    }
+  }
+});
