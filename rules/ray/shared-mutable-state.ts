@@ -62,10 +62,6 @@ function rootIdentifier(node: Node | null | undefined): string | undefined {
   return cur?.type === "identifier" ? cur.text : undefined;
 }
 
-function escape(name: string): string {
-  return name.replace(/[^\w]/g, "");
-}
-
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const remotes = rayRemotes(py);
@@ -77,8 +73,7 @@ export default defineCheck((ctx) => {
     driverText =
       driverText.slice(0, r.def.start) + " ".repeat(r.def.end - r.def.start) + driverText.slice(r.def.end);
   }
-  const driverReads = (name: string) =>
-    (driverText.match(new RegExp(`\\b${escape(name)}\\b`, "g"))?.length ?? 0) > 1;
+  const driverReads = (name: string) => (driverText.match(new RegExp(`\\b${name}\\b`, "g"))?.length ?? 0) > 1;
 
   for (const remote of remotes) {
     const fns: FunctionDef[] =
@@ -98,8 +93,7 @@ export default defineCheck((ctx) => {
       const params = new Set(fn.explicitParams.map((p) => p.name));
       const returnsValue = /^\s*return\s+\S/m.test(body) || /\byield\b/.test(body);
       // A per-worker cache (`if key not in CACHE: CACHE[key] = load(key)`) is deliberate.
-      const cached = (name: string) =>
-        new RegExp(`\\bin\\s+${escape(name)}\\b|\\b${escape(name)}\\.get\\s*\\(`).test(body);
+      const cached = (name: string) => new RegExp(`\\bin\\s+${name}\\b|\\b${name}\\.get\\s*\\(`).test(body);
 
       const kindOf = (name: string, rebinding: boolean): Kind | undefined => {
         if (globals.has(name)) return driverReads(name) && !cached(name) ? "global" : undefined;
