@@ -103,6 +103,12 @@ export function prPayload(
 export function checkRunPayload(sha = HEAD, prNumbers: number[] = []) {
   const p = example("check_run", "rerequested");
   p.installation = { id: INSTALLATION, node_id: "x" };
+  p.repository = {
+    ...p.repository,
+    name: REPO,
+    full_name: `${OWNER}/${REPO}`,
+    owner: { ...p.repository.owner, login: OWNER },
+  };
   p.check_run.name = "mlreview";
   p.check_run.head_sha = sha;
   p.check_run.pull_requests = prNumbers.map((n) => ({ number: n, id: n, url: "", head: {}, base: {} }));
