@@ -226,10 +226,16 @@ export const SEEDABLE_GENERATORS = [
   "random.Random",
 ];
 
+// Libraries whose functions draw or consume seeds without seeding the run.
+const LIBRARY_ROOT =
+  /^(torch|numpy|sklearn|random|tensorflow|keras|pandas|lightning|transformers|datasets|xgboost|lightgbm|catboost|jax|os|sys|logging|print|str|int)\b/;
+const SEED_ARGUMENT = /(^|[._])seed($|_)|^seed|seed$/i;
+
 /**
- * Calls that seed the run: any callee named like a seeding helper (imported or local), a seeded
- * generator, and frameworks that seed for the user (LightningCLI's `seed_everything_default`,
- * the Hugging Face `Trainer`'s `args.seed`).
+ * Calls that seed the run: any callee named like a seeding helper (imported or local), a
+ * project function handed a seed (`init_random(args.seed)`), a seeded generator, and frameworks
+ * that seed for the user (LightningCLI's `seed_everything_default`, the Hugging Face `Trainer`'s
+ * `args.seed`).
  */
 export function seedingCalls(py: PythonModel): CallSite[] {
   return py.calls.filter(
@@ -241,10 +247,15 @@ export function seedingCalls(py: PythonModel): CallSite[] {
         "transformers.Trainer",
         "transformers.Seq2SeqTrainer",
         "trl.*Trainer",
-      ),
+      ) ||
+      (c.name !== undefined &&
+        !LIBRARY_ROOT.test(c.name) &&
+        [...c.args, ...c.keywords.values()].some((a) => {
+          const d = a.type === "identifier" || a.type === "attribute" ? a.text : undefined;
+          return d !== undefined && SEED_ARGUMENT.test(d.split(".").pop() ?? "");
+        })),
   );
 }
-
 /** The call that built the object `node` names: `SVC()` itself, or through `clf = SVC(); clf.fit(...)`. */
 export function constructorCall(py: PythonModel, node: Node | undefined, at: Span): CallSite | undefined {
   let expr: Node | null | undefined = node;

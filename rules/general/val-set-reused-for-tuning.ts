@@ -24,7 +24,7 @@ const VAL_KEYWORDS = [
 ];
 // State that early stopping itself leaves behind: scoring it scores the early-stopping data.
 const OBJECTIVE_TEXT = /best_score|best_iteration|evals_result|callback_metrics|history\[\s*["']val/;
-const EVAL_METHOD = /^(predict\w*|score|evaluate|test|\w+_score|\w+_error|accuracy\w*|log_loss)$/;
+const EVAL_METHOD = /^(score|evaluate|test|\w+_score|\w+_error|accuracy\w*|log_loss)$/;
 
 /** Functions a tuner optimises: passed to `study.optimize`/`tune.run`/`tune.Tuner`, or drawing from `trial.suggest_*`. */
 function objectives(py: PythonModel): FunctionDef[] {
@@ -50,6 +50,8 @@ interface EarlyStop {
   at: CallSite | Node;
   /** Names of the data it watches; empty when only known as "validation" (`validation_split`, `monitor="val_loss"`). */
   watched: Set<string>;
+  /** Where the watched data is handed over: names are followed from there on. */
+  from: number;
 }
 
 function earlyStopping(py: PythonModel, fn: FunctionDef): EarlyStop | undefined {
@@ -63,16 +65,19 @@ function earlyStopping(py: PythonModel, fn: FunctionDef): EarlyStop | undefined 
   );
   if (!site) return undefined;
   const watched = new Set<string>();
+  let from = site.start;
   let validation = /^val/.test(stringValue(site.keywords.get("monitor")) ?? "");
   for (const c of calls) {
     for (const k of VAL_KEYWORDS) {
       const v = c.keywords.get(k);
-      if (v) for (const n of dataNames(py, v)) watched.add(n);
+      if (!v) continue;
+      if (watched.size === 0) from = c.start;
+      for (const n of dataNames(py, v)) watched.add(n);
     }
     if (c.keywords.has("validation_split")) validation = true;
   }
   const at = site.keywords.get("early_stopping_rounds")?.parent ?? site;
-  return watched.size > 0 || validation ? { site, at, watched } : undefined;
+  return watched.size > 0 || validation ? { site, at, watched, from } : undefined;
 }
 
 /** What the objective hands back to the tuner: its return values and reported metrics. */
@@ -111,7 +116,7 @@ export default defineCheck((ctx) => {
     const es = earlyStopping(py, fn);
     if (!es) continue;
     const end = { start: fn.end, end: fn.end, line: fn.endLine, endLine: fn.endLine, column: 1 };
-    const live = followNames(py, es.watched, fn.start, end, fn);
+    const live = followNames(py, es.watched, es.from, end, fn);
     const reused = objectiveValues(py, fn).some(
       (v) => OBJECTIVE_TEXT.test(v.text) || [...namesIn(v)].some((n) => live.has(n)),
     );
