@@ -91,7 +91,7 @@ function metricUses(py: PythonModel): MetricUse[] | undefined {
       }
     }
     if (c.method === "score" && c.args.length >= 2 && isEstimatorClass(constructorOf(py, c.receiver, c)))
-      uses.push({ line: c.line, name: "score" });
+      uses.push({ line: c.line, name: "score()" });
   }
   return uses;
 }
