@@ -31,6 +31,22 @@ const LARGE_CONSTRUCTORS = [
   "joblib.load",
   "pickle.load",
 ];
+// Array factories: large only when their literal shape says so (Ray inlines small arguments).
+const ARRAY_FACTORIES = [
+  "numpy.zeros",
+  "numpy.ones",
+  "numpy.empty",
+  "numpy.full",
+  "numpy.random.*",
+  "torch.zeros",
+  "torch.ones",
+  "torch.empty",
+  "torch.full",
+  "torch.rand",
+  "torch.randn",
+  "torch.randint",
+];
+const LARGE_ELEMENTS = 10_000;
 const LARGE_TYPES = [
   "pandas.DataFrame",
   "polars.DataFrame",
@@ -48,6 +64,59 @@ const MODEL_BASES = [
 // Names that, with nothing else known, say "a dataset, a frame, an array or a model".
 const LARGE_NAME =
   /^(?:df|dataset|frame|dataframe|X|X_(?:train|test|val|valid|all)|features|embeddings|weights|state_dict|model|corpus|images)$|_(?:df|dataset|frame|model|weights|embeddings|matrix)$/;
+
+/** The value of a constant integer expression (`1024 * 1024`, `10**6`), else undefined. */
+function constant(node: Node | null | undefined): number | undefined {
+  if (!node) return undefined;
+  if (node.type === "parenthesized_expression") return constant(node.namedChildren[0]);
+  const lit = literal(node);
+  if (lit?.kind === "num") return lit.value;
+  if (node.type !== "binary_operator") return undefined;
+  const l = constant(node.childForFieldName("left"));
+  const r = constant(node.childForFieldName("right"));
+  if (l === undefined || r === undefined) return undefined;
+  switch (node.childForFieldName("operator")?.text) {
+    case "*":
+      return l * r;
+    case "**":
+      return l ** r;
+    case "+":
+      return l + r;
+    case "-":
+      return l - r;
+    case "//":
+      return Math.floor(l / r);
+    default:
+      return undefined;
+  }
+}
+
+/** Elements an array factory call creates, from its literal shape; undefined when not written out. */
+function elementsOf(call: Node): number | undefined {
+  const argList = call.childForFieldName("arguments")?.namedChildren ?? [];
+  const positional = argList.filter(
+    (a): a is Node => a !== null && a.type !== "keyword_argument" && a.type !== "comment",
+  );
+  const size = argList
+    .find((a) => a?.type === "keyword_argument" && a.childForFieldName("name")?.text === "size")
+    ?.childForFieldName("value");
+  const tuple = positional.find((a) => a.type === "tuple" || a.type === "list");
+  const shape = size
+    ? size.type === "tuple" || size.type === "list"
+      ? size.namedChildren
+      : [size]
+    : tuple
+      ? tuple.namedChildren
+      : positional;
+  if (shape.length === 0) return undefined;
+  let n = 1;
+  for (const dim of shape) {
+    const v = constant(dim);
+    if (v === undefined) return undefined;
+    n *= v;
+  }
+  return n;
+}
 
 function repetitionTargets(rep: Repetition): Set<string> {
   if (rep.kind === "comprehension") return comprehensionTargets(rep.node);
@@ -70,6 +139,10 @@ function largeOrigin(py: PythonModel, name: string, call: CallSite, models: Set<
       if (!ctor) return undefined;
       if (ctor === "ray.put") return undefined;
       if (anyNameMatches(ctor, LARGE_CONSTRUCTORS)) return `built by \`${ctor}(...)\``;
+      if (anyNameMatches(ctor, ARRAY_FACTORIES)) {
+        const n = elementsOf(value);
+        return n !== undefined && n >= LARGE_ELEMENTS ? `${n.toLocaleString("en")} elements` : undefined;
+      }
       if (models.has(ctor)) return `a \`${ctor}\` model`;
       return LARGE_NAME.test(name) ? "" : undefined;
     }
