@@ -24,11 +24,18 @@ export default defineCheck((ctx) => {
         : "Ray reserves 1 CPU and no GPU per task";
     let message: string;
     if (USES_CUDA.test(body) || USES_MODEL.test(body)) {
+      const uses = USES_CUDA.test(body) ? "uses CUDA" : "loads a model";
       message =
-        `This ${what} loads or runs a model on the GPU, but \`${remote.def.name}\` asks Ray for no resources. ` +
+        `This ${what} ${uses}, but \`${remote.def.name}\` asks Ray for no resources. ` +
         `${defaults}, so it can be placed on a node without a GPU, and Ray does not assign it one (GPU ids are given ` +
         "only to tasks and actors that request `num_gpus`). Declare what it needs: `@ray.remote(num_gpus=1)` " +
-        "(fractions such as 0.5 share a GPU), or `.options(num_gpus=1)` at the call site.";
+        "(fractions such as 0.5 share a GPU), or `.options(num_gpus=1)` at the call site; on CPU, state `num_cpus` " +
+        "and `memory` instead.";
+    } else if (remote.kind === "actor") {
+      message =
+        `Actor \`${remote.def.name}\` is made remote without \`num_cpus\`, \`num_gpus\` or \`resources\`. ${defaults}, ` +
+        "so Ray will pack any number of such actors onto one node while they run, whatever CPU or memory they use. " +
+        "State what it needs, e.g. `@ray.remote(num_cpus=1)`, or pass it through `.options(...)`.";
     } else {
       message =
         `\`${remote.def.name}\` is made remote without \`num_cpus\`, \`num_gpus\` or \`resources\`. ${defaults}, which ` +
