@@ -1,0 +1,42 @@
+import type { Node } from "web-tree-sitter";
+import type { FunctionDef, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { moduleClasses } from "./_tensors.js";
+
+// How people write shapes in prose: `(B, C, H, W)`, `[batch, seq, dim]`, `B x T`, "shape".
+const SHAPE_NOTE =
+  /\bshape\b|\(\s*[A-Za-z_*][\w*]*(\s*,\s*[\w*.]+)+\s*\)|\[\s*[A-Za-z_][\w]*(\s*,\s*[\w.]+)+\s*\]|\b[A-Z]\s*[x×]\s*[A-Z]\b/;
+
+/** The docstring of a function or class body, if its first statement is a string. */
+function docstring(body: Node): string | undefined {
+  const first = body.namedChildren.find((c) => c?.type !== "comment");
+  const expr = first?.type === "expression_statement" ? first.namedChildren[0] : undefined;
+  return expr?.type === "string" ? expr.text : undefined;
+}
+
+/** True when the function's docstring or comments (in the signature or body) describe shapes. */
+function notesShapes(py: PythonModel, fn: FunctionDef): boolean {
+  const doc = docstring(fn.body);
+  if (doc && SHAPE_NOTE.test(doc)) return true;
+  return py.comments.some((c) => c.start >= fn.start && c.end <= fn.end && SHAPE_NOTE.test(c.text));
+}
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  if (!ctx.text.includes("Tensor")) return;
+  const isPlain = (n: Node | undefined) => n !== undefined && py.resolve(n) === "torch.Tensor";
+  for (const cls of moduleClasses(py)) {
+    const classDoc = docstring(cls.body);
+    if (classDoc && SHAPE_NOTE.test(classDoc)) continue;
+    for (const fn of cls.methods) {
+      const plain = [...fn.explicitParams.map((p) => p.annotation), fn.returnType].filter(isPlain) as Node[];
+      if (plain.length === 0 || notesShapes(py, fn)) continue;
+      const first = plain.sort((a, b) => a.startIndex - b.startIndex)[0];
+      ctx.report(first, {
+        message:
+          `\`${fn.name}\` annotates ${plain.length === 1 ? "a tensor" : `${plain.length} tensors`} as plain \`torch.Tensor\`, which says nothing about the shapes it expects. ` +
+          'Note them where readers and tools see them: jaxtyping (`Float[Tensor, "batch channels height width"]`), `typing.Annotated`, or a docstring line such as `x: (B, C, H, W)`.',
+      });
+    }
+  }
+});
