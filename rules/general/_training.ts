@@ -57,6 +57,16 @@ export function reportRun(
   if (hit) ctx.report({ line: hit.line }, { message: message(hit.run) });
 }
 
+// Reinforcement learning (PPO-style update epochs over rollouts) and GANs train without a
+// validation loss to watch, so "no validation" and "no early stopping" do not apply to them.
+const NO_VALIDATION_LOSS =
+  /\b(gym|gymnasium|stable_baselines3?)\b|\brewards?\b|\badvantages?\b|\brollouts?\b|\benv\.step\s*\(|[Dd]iscriminator|\bnet[DG]\b/;
+
+/** True for training without a held-out loss to monitor: reinforcement learning, GANs. */
+export function withoutValidationLoss(text: string): boolean {
+  return NO_VALIDATION_LOSS.test(text);
+}
+
 /** Lower-cased words of every identifier and string in the text: `valLoader` → val, loader; `x_test` → x, test. */
 export function wordsOf(text: string): Set<string> {
   const out = new Set<string>();

@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { defineCheck } from "../../src/engine/rule.js";
 import { firstReportable } from "./_lib.js";
-import { trainingRuns, visibleCallbacks } from "./_training.js";
+import { trainingRuns, visibleCallbacks, withoutValidationLoss } from "./_training.js";
 
 // Hand-written early stopping has many spellings; any of these words means the run can stop on
 // its own: a patience counter, an `EarlyStopping` callback, `trainer.should_stop`, a stale-epoch count.
@@ -16,7 +16,7 @@ const MESSAGE =
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  if (STOPS.test(ctx.text)) return;
+  if (STOPS.test(ctx.text) || withoutValidationLoss(ctx.text)) return;
   const candidates: { line: number }[] = [];
   for (const run of trainingRuns(ctx)) {
     const { kind, loop, call } = run.site;

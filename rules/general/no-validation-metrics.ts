@@ -1,5 +1,5 @@
 import { defineCheck } from "../../src/engine/rule.js";
-import { reportRun, type TrainingRun, trainingRuns, wordsOf } from "./_training.js";
+import { reportRun, type TrainingRun, trainingRuns, withoutValidationLoss, wordsOf } from "./_training.js";
 
 // Any sign of a held-out pass anywhere in the file keeps the rule silent: a `val_loader`, an
 // `evaluate(...)`, `X_test`, `model.eval()`, a `"val_loss"` key, a validation helper.
@@ -63,7 +63,7 @@ const MESSAGES: Record<TrainingRun["site"]["kind"], string> = {
 
 export default defineCheck((ctx) => {
   const runs = trainingRuns(ctx);
-  if (runs.length === 0 || mentionsHeldOut(ctx.text)) return;
+  if (runs.length === 0 || mentionsHeldOut(ctx.text) || withoutValidationLoss(ctx.text)) return;
   const { py } = ctx;
   const scoresTraining = py.calls.some((c) => c.method === "score" || c.is("sklearn.metrics.*"));
   const unvalidated = runs.filter((run) => {
