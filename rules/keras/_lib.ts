@@ -1,0 +1,238 @@
+import type { Node } from "web-tree-sitter";
+import { subclassesOf } from "../../src/engine/python/frameworks.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+
+// Shared by the keras checks: which objects are Keras models, and what a model's output layer
+// and loss are, followed through plain assignments in one scope. `tensorflow.keras.*` names are
+// already canonicalised to `keras.*` by the engine.
+
+const SEQUENTIAL = ["keras.Sequential", "keras.models.Sequential"];
+const FUNCTIONAL = ["keras.Model", "keras.models.Model"];
+const MODEL_SOURCES = [
+  ...SEQUENTIAL,
+  ...FUNCTIONAL,
+  "keras.models.load_model",
+  "keras.saving.load_model",
+  "keras.models.clone_model",
+  "keras.applications.**",
+  "keras_hub.models.**",
+  "keras_nlp.models.**",
+];
+
+export class Calls {
+  private readonly byStart = new Map<number, CallSite>();
+
+  constructor(readonly py: PythonModel) {
+    for (const c of py.calls) this.byStart.set(c.start, c);
+  }
+
+  /** The CallSite of a `call` node. */
+  of(node: Node | undefined | null): CallSite | undefined {
+    return node?.type === "call" ? this.byStart.get(node.startIndex) : undefined;
+  }
+
+  /** A module-level `NAME = value` read from inside a function that never assigns NAME itself. */
+  private moduleConstant(name: string, at: { start: number } | number) {
+    const pos = typeof at === "number" ? at : at.start;
+    const fn = this.py.functionAt(pos);
+    if (!fn) return undefined;
+    if (this.py.assignmentsIn(fn.node).some((a) => a.targets.includes(name))) return undefined;
+    const top = this.py.assignments.filter((a) => a.targets.includes(name) && this.py.isModuleLevel(a));
+    return top.length === 1 ? top[0] : undefined;
+  }
+
+  /**
+   * The expression a name stands for at `at`: its last plain assignment in the same scope,
+   * followed through aliases (`m = model`). Undefined when it cannot be told.
+   */
+  valueOf(node: Node | undefined, at: { start: number } | number): Node | undefined {
+    let cur = node;
+    for (let hops = 0; cur && hops < 4; hops++) {
+      if (cur.type === "parenthesized_expression") {
+        cur = cur.namedChildren[0] ?? undefined;
+        continue;
+      }
+      if (cur.type !== "identifier") return cur;
+      const a =
+        this.py.lastAssignment(cur.text, typeof at === "number" ? at : at.start) ??
+        this.moduleConstant(cur.text, at);
+      if (a?.op !== "=" || a.targets.length !== 1 || a.targets[0] !== cur.text) return undefined;
+      at = a.start;
+      cur = a.value;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Whether `receiver` is a Keras model: built by a Keras constructor or loader, by a local
+ * `keras.Model` subclass, by a local builder function that constructs or compiles one, or
+ * compiled earlier in the same scope.
+ */
+export function isKerasModel(calls: Calls, receiver: Node | undefined, at: CallSite): boolean {
+  if (kerasModelCall(calls, receiver, at) || compiledBefore(calls.py, receiver, at)) return true;
+  const call = calls.of(calls.valueOf(receiver, at));
+  if (!call?.name || call.imported || call.callee.type !== "identifier") return false;
+  const builder = calls.py.functions.find((f) => f.name === call.name && !f.cls);
+  return (
+    builder !== undefined &&
+    calls.py
+      .callsIn(builder.body)
+      .some((c) => (c.imported && c.is(...MODEL_SOURCES)) || c.method === "compile")
+  );
+}
+
+/** The model-building call a receiver (`model` in `model.fit(...)`) comes from, if it is a Keras model. */
+export function kerasModelCall(calls: Calls, receiver: Node | undefined, at: CallSite): CallSite | undefined {
+  const value = calls.valueOf(receiver, at);
+  const call = calls.of(value);
+  if (call?.imported && call.is(...MODEL_SOURCES)) return call;
+  // A subclass of keras.Model defined in this file: `model = Net()`.
+  if (call?.name && !call.imported) {
+    if (subclassesOf(calls.py, FUNCTIONAL).some((c) => c.name === call.name)) return call;
+  }
+  return undefined;
+}
+
+/** True when `receiver` is compiled with `.compile(...)` in the same scope before `at`: a Keras model. */
+export function compiledBefore(py: PythonModel, receiver: Node | undefined, at: CallSite): boolean {
+  const name = receiver?.text.replace(/\s+/g, "");
+  if (!name) return false;
+  const fn = py.functionAt(at);
+  return py
+    .methodCalls("compile")
+    .some(
+      (c) => c.start < at.start && c.receiver?.text.replace(/\s+/g, "") === name && py.functionAt(c) === fn,
+    );
+}
+
+export type Activation = "softmax" | "sigmoid" | "linear";
+
+export interface OutputLayer {
+  /** The layer constructor call (`layers.Dense(10, activation="softmax")`). */
+  layer: CallSite;
+  activation: Activation;
+}
+
+const ACTIVATION_NAMES: Record<string, Activation> = {
+  "keras.activations.softmax": "softmax",
+  "keras.activations.sigmoid": "sigmoid",
+  "keras.activations.linear": "linear",
+  "tensorflow.nn.softmax": "softmax",
+  "tensorflow.nn.sigmoid": "sigmoid",
+  "tensorflow.math.sigmoid": "sigmoid",
+  "tensorflow.sigmoid": "sigmoid",
+  "keras.ops.softmax": "softmax",
+  "keras.ops.sigmoid": "sigmoid",
+};
+
+function activationValue(py: PythonModel, node: Node | undefined): Activation | "other" | undefined {
+  if (!node || node.type === "none") return "linear";
+  if (node.type === "string") {
+    const v = node.text.replace(/^[rbuRBU]*['"]|['"]$/g, "");
+    if (v === "softmax" || v === "sigmoid" || v === "linear") return v;
+    return "other";
+  }
+  const name = py.resolve(node);
+  return name ? ACTIVATION_NAMES[name] : undefined;
+}
+
+/** What a layer call does to its output, when it can be told: softmax, sigmoid or nothing. */
+export function layerActivation(py: PythonModel, layer: CallSite): Activation | undefined {
+  if (!layer.imported) return undefined;
+  if (layer.is("keras.layers.Softmax", "keras.layers.activation.Softmax")) return "softmax";
+  if (layer.is("keras.layers.Activation")) {
+    const a = activationValue(py, layer.arg("activation", 0));
+    return a === "other" ? undefined : a;
+  }
+  if (
+    layer.is("keras.layers.Dense", "keras.layers.EinsumDense", "keras.layers.Conv1D", "keras.layers.Conv2D")
+  ) {
+    if (layer.hasSplat) return undefined;
+    const position = layer.is("keras.layers.Dense") ? 1 : undefined;
+    const a = activationValue(py, layer.arg("activation", position));
+    return a === "other" ? undefined : a;
+  }
+  return undefined;
+}
+
+/** The last layer of a Sequential or functional model built in this file. */
+export function outputLayer(calls: Calls, model: CallSite): CallSite | undefined {
+  const py = calls.py;
+  if (model.is(...SEQUENTIAL)) {
+    const list = calls.valueOf(model.arg("layers", 0), model);
+    const fromList =
+      list?.type === "list" ? list.namedChildren.filter((c) => c && c.type !== "comment").pop() : undefined;
+    // `model = Sequential(); model.add(...)`: the last `add` in the same scope wins.
+    const assignment = model.node.parent?.type === "assignment" ? model.node.parent : undefined;
+    const name = assignment?.childForFieldName("left")?.text;
+    const fn = py.functionAt(model);
+    const adds = name
+      ? py
+          .methodCalls("add")
+          .filter((c) => c.receiver?.text === name && c.start > model.start && py.functionAt(c) === fn)
+      : [];
+    const last = adds.length > 0 ? adds[adds.length - 1].args[0] : fromList;
+    return calls.of(calls.valueOf(last ?? undefined, model));
+  }
+  if (model.is(...FUNCTIONAL)) {
+    const outputs = calls.valueOf(model.arg("outputs", 1), model);
+    // `layers.Dense(10)(x)`: the outer call applies the layer the inner call builds.
+    const applied = calls.of(outputs);
+    if (!applied) return undefined;
+    if (applied.callee.type === "call") return calls.of(applied.callee);
+    return undefined;
+  }
+  return undefined;
+}
+
+export interface LossSpec {
+  /** The node to report on: the loss constructor call, or the loss string. */
+  node: Node;
+  name: string;
+  fromLogits: boolean;
+}
+
+const PROBABILITY_LOSSES = new Set([
+  "categorical_crossentropy",
+  "sparse_categorical_crossentropy",
+  "binary_crossentropy",
+  "categorical_focal_crossentropy",
+  "binary_focal_crossentropy",
+]);
+const LOSS_CLASSES: Record<string, string> = {
+  CategoricalCrossentropy: "categorical_crossentropy",
+  SparseCategoricalCrossentropy: "sparse_categorical_crossentropy",
+  BinaryCrossentropy: "binary_crossentropy",
+  CategoricalFocalCrossentropy: "categorical_focal_crossentropy",
+  BinaryFocalCrossentropy: "binary_focal_crossentropy",
+};
+
+/** The cross-entropy loss a `compile` call uses and whether it expects logits. */
+export function compileLoss(calls: Calls, compile: CallSite): LossSpec | undefined {
+  const py = calls.py;
+  const given = compile.arg("loss", 1);
+  const value = calls.valueOf(given, compile);
+  if (!value) return undefined;
+  if (value.type === "string") {
+    const v = value.text.replace(/^[rbuRBU]*['"]|['"]$/g, "");
+    return PROBABILITY_LOSSES.has(v) ? { node: value, name: v, fromLogits: false } : undefined;
+  }
+  const call = calls.of(value);
+  if (call) {
+    const cls =
+      call.imported && call.name?.startsWith("keras.losses.")
+        ? call.name.slice("keras.losses.".length)
+        : undefined;
+    const name = cls ? LOSS_CLASSES[cls] : undefined;
+    if (!name || call.hasSplat) return undefined;
+    const fl = call.keywords.get("from_logits");
+    if (fl && fl.type !== "true" && fl.type !== "false") return undefined;
+    return { node: call.node, name, fromLogits: fl?.type === "true" };
+  }
+  // `loss=keras.losses.binary_crossentropy`: the function, with its default `from_logits=False`.
+  const fname = py.resolve(value);
+  if (fname?.startsWith("keras.losses.") && PROBABILITY_LOSSES.has(fname.slice("keras.losses.".length)))
+    return { node: value, name: fname.slice("keras.losses.".length), fromLogits: false };
+  return undefined;
+}

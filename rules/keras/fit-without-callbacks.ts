@@ -1,0 +1,29 @@
+import { numberValue } from "../../src/engine/python/helpers.js";
+import { defineCheck } from "../../src/engine/rule.js";
+import { Calls, isKerasModel } from "./_lib.js";
+
+// Below this, a run is short enough that stopping early or keeping the best epoch matters little.
+const MANY_EPOCHS = 10;
+
+export default defineCheck((ctx) => {
+  const { py } = ctx;
+  const fits = py.methodCalls("fit").filter((c) => c.keywords.has("epochs"));
+  if (fits.length === 0) return;
+  const calls = new Calls(py);
+  for (const fit of fits) {
+    if (fit.hasSplat || fit.keywords.has("callbacks")) continue;
+    const receiver = fit.receiver;
+    if (!receiver || !isKerasModel(calls, receiver, fit)) continue;
+    const epochsNode = fit.keywords.get("epochs")!;
+    const epochs = numberValue(calls.valueOf(epochsNode, fit));
+    if (epochs !== undefined && epochs < MANY_EPOCHS) continue;
+    const count =
+      epochs !== undefined ? `all ${epochs} epochs` : `every one of its \`${epochsNode.text}\` epochs`;
+    ctx.report(fit, {
+      message:
+        `\`${receiver.text}.fit(...)\` runs ${count} with no callbacks: nothing stops training once the validation loss stops improving, ` +
+        'and the weights you keep are the last epoch\'s, not the best. Pass `callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True), ' +
+        'keras.callbacks.ModelCheckpoint("best.keras", monitor="val_loss", save_best_only=True)]` (with `validation_data=` or `validation_split=`).',
+    });
+  }
+});
