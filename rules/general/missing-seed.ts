@@ -1,6 +1,6 @@
 import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
 import { boolValue, literal, statementOf } from "../../src/engine/python/helpers.js";
-import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { onTriggerLine, SEEDABLE_GENERATORS, seedingCalls, trainingSites } from "./_lib.js";
 
@@ -48,26 +48,31 @@ function seedAdvice(py: PythonModel): string {
   return "`random.seed(42)` and `np.random.seed(42)`, or pass `random_state=` to each random call";
 }
 
+// Training whose initial weights come from the framework's global RNG.
+const WEIGHT_INIT_KINDS = new Set(["loop", "lightning", "keras"]);
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  const uses: { call: CallSite; what: string }[] = [];
+  const uses: { at: Span; what: string }[] = [];
   for (const call of py.calls) {
     const what = randomUse(call);
-    if (what && !INCIDENTAL.test(statementOf(call.node).text)) uses.push({ call, what });
+    if (what && !INCIDENTAL.test(statementOf(call.node).text)) uses.push({ at: call, what });
   }
-  if (uses.length === 0) return;
-  const first = uses.find((u) => ctx.isAdded(u.call.line) && onTriggerLine(ctx, u.call.line));
-  if (!first || !isEntryPoint(py, ctx.path)) return;
-  if (seedingCalls(py).length > 0) return;
-  // Only runs whose results depend on the draws: training, or a split/shuffle of the data.
+  const training = trainingSites(py).filter(
+    (t) => WEIGHT_INIT_KINDS.has(t.kind) && (t.kind !== "loop" || py.importsModule("torch")),
+  );
+  if (uses.length === 0 && training.length === 0) return;
+  if (!isEntryPoint(py, ctx.path) || seedingCalls(py).length > 0) return;
+  // Draws count when the run's result depends on them: training, or a split/shuffle of the data.
   const shapesData = uses.some((u) => !/^`(torch|numpy\.random|random)\./.test(u.what));
-  if (
-    !shapesData &&
-    trainingSites(py).length === 0 &&
-    py.methodCalls("fit", "backward", "train").length === 0
-  )
-    return;
-  ctx.report(first.call, {
+  const trains = training.length > 0 || py.methodCalls("fit", "backward", "train").length > 0;
+  const candidates = [
+    ...(shapesData || trains ? uses : []),
+    ...training.map((t) => ({ at: t.at, what: "initial weights drawn from the unseeded global RNG" })),
+  ].sort((a, b) => a.at.start - b.at.start);
+  const first = candidates.find((u) => ctx.isAdded(u.at.line) && onTriggerLine(ctx, u.at.line));
+  if (!first) return;
+  ctx.report(first.at, {
     message:
       `This script uses randomness (${first.what}) but never sets a seed, so each run gets different splits, ` +
       "initial weights and shuffling, and its results cannot be reproduced or compared fairly. Seed once at " +
