@@ -105,6 +105,8 @@ export class GitHubSimulator {
   readonly threads: SimThread[] = [];
   /** Answers to force on the next matching requests: `"GET /pulls/1/files"` → status. */
   readonly faults: { match: RegExp; status: number; times: number; headers?: Record<string, string> }[] = [];
+  /** Slow answers for the next matching requests (to hold a review in flight). */
+  readonly delays: { match: RegExp; ms: number; times: number }[] = [];
   private readonly commits = new Map<string, Commit>();
   private readonly blobs = new Map<string, Uint8Array>();
   private readonly pulls = new Map<number, Pull>();
@@ -281,6 +283,11 @@ export class GitHubSimulator {
     let headers: Record<string, string> = {};
     try {
       const raw = await readBody(req);
+      const delay = this.delays.find((d) => d.times > 0 && d.match.test(`${method} ${url.pathname}`));
+      if (delay) {
+        delay.times--;
+        await new Promise((r) => setTimeout(r, delay.ms));
+      }
       const fault = this.faults.find((f) => f.times > 0 && f.match.test(`${method} ${url.pathname}`));
       if (fault) {
         fault.times--;

@@ -116,3 +116,20 @@ describe("starting", () => {
     expect(err).toContain("refusing to start: WEBHOOK_SECRET is not set");
   });
 });
+
+describe("a push during a review", () => {
+  it("ends the running review neutral, superseded by the newer commit, which gets the review", async () => {
+    const { number, sha: first } = sim.openPull({ "app.py": FLAGGED });
+    sim.delays.push({ match: new RegExp(`GET /api/v3/repos/.*/pulls/${number}/files`), ms: 1500, times: 1 });
+    await sim.deliver(app.webhooks, "pull_request", sim.pullRequestEvent("opened", number), SECRET);
+    await new Promise((r) => setTimeout(r, 500));
+    const second = sim.push(number, { "app.py": FLAGGED.replace("read(path)", "load(path)") });
+    await sim.deliver(app.webhooks, "pull_request", sim.pullRequestEvent("synchronize", number), SECRET);
+    await sim.settled(second, 1, 30_000);
+    await sim.settled(first, 1, 30_000);
+    expect(sim.checkRun(first)).toMatchObject({ conclusion: "neutral" });
+    expect(sim.checkRun(first)!.output.summary).toContain(`superseded by ${second}`);
+    expect(sim.reviews.filter((r) => r.commit_id === first)).toHaveLength(0);
+    expect(sim.reviews.filter((r) => r.commit_id === second)).toHaveLength(1);
+  }, 30_000);
+});
