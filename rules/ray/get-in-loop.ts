@@ -1,5 +1,5 @@
 import type { Node } from "web-tree-sitter";
-import { namesIn } from "../../src/engine/python/helpers.js";
+import { closest, isWithin, namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { comprehensionTargets, type Repetition, repetitionOf } from "./_lib.js";
@@ -96,6 +96,9 @@ export default defineCheck((ctx) => {
       const index = arg.childForFieldName("subscript");
       single = index?.type === "identifier" && names.has(index.text);
     }
+    // Fetching each result inside `try` isolates one task's failure from the others: deliberate.
+    const guard = closest(call.node, "try_statement");
+    if (single && guard && isWithin(guard, rep.node)) continue;
     if (!single && !submitted) continue;
     ctx.report(call, {
       message: submitted
