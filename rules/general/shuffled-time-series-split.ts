@@ -3,7 +3,7 @@ import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 
 // Pandas operations that only make sense on ordered, time-indexed rows.
-const WINDOW_METHODS = new Set(["rolling", "shift", "ewm", "resample", "expanding", "asfreq"]);
+const WINDOW_METHODS = new Set(["rolling", "shift", "ewm", "resample", "expanding", "asfreq", "pct_change"]);
 const TIME_COLUMN = /date|time|timestamp|^ds$|^dt$|year|month|week|day|hour|period/i;
 
 /** The first place the file shows it treats its rows as a time series, described for the message. */
@@ -12,7 +12,12 @@ function timeSeriesEvidence(py: PythonModel): { line: number; what: string } | u
     if (c.is("pandas.to_datetime", "pandas.date_range")) return { line: c.line, what: `\`${c.name}\`` };
     if (c.keywords.has("parse_dates")) return { line: c.line, what: "`parse_dates=`" };
     if (!c.method || !c.receiver || c.receiver.text === "self") continue;
-    if (WINDOW_METHODS.has(c.method) && (c.method !== "shift" || c.args.length + c.keywords.size > 0))
+    // On data, not a library function (`torchaudio.functional.resample` is audio, not time series).
+    if (
+      WINDOW_METHODS.has(c.method) &&
+      !c.imported &&
+      (c.method !== "shift" || c.args.length + c.keywords.size > 0)
+    )
       return { line: c.line, what: `\`.${c.method}(...)\`` };
     if (c.method === "sort_values") {
       const by = c.arg("by", 0);
