@@ -118,6 +118,7 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   // torchmetrics accumulates per sample; equal batches (`drop_last=True`) make the plain mean exact.
   if (py.importsModule("torchmetrics") || /\bdrop_last\s*=\s*True\b/.test(ctx.text)) return;
+  if (py.loops.length === 0) return;
   if (!py.calls.some((c) => c.method === "append") && !py.assignments.some((a) => a.op === "+=")) return;
   const root = py.tree.rootNode;
   const seen = new Set<number>();

@@ -4,7 +4,7 @@ import { lightningModules } from "../../src/engine/python/frameworks.js";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import type { PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { firstReportable, isEstimatorClass } from "./_lib.js";
+import { firstReportable, imbalanceEvidence, isEstimatorClass } from "./_lib.js";
 import { wordsOf } from "./_training.js";
 
 interface MetricUse {
@@ -125,6 +125,8 @@ export default defineCheck((ctx) => {
   const name = uses[0]!.name;
   const own = familyOf(name);
   if (own.length > 1) return;
+  // Accuracy alone on imbalanced classes is `general/accuracy-only-on-imbalanced`'s (critical) finding.
+  if (FAMILIES[0]!.name.test(name.toLowerCase()) && imbalanceEvidence(py)) return;
   const words = wordsOf(ctx.text);
   if (FAMILIES.some((f, i) => !own.includes(i) && f.words.some((w) => words.has(w)))) return;
   const entry = isEntryPoint(py, ctx.path);
