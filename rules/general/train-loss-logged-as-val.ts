@@ -37,9 +37,13 @@ function keyValuePairs(call: CallSite): Logged[] {
     return out;
   }
   if (!DICT_METHODS.has(m)) return out;
-  const dict = m === "add_scalars" ? call.args[1] : first;
+  const kw = call.keywords;
+  const dict =
+    m === "add_scalars"
+      ? (kw.get("tag_scalar_dict") ?? call.args[1])
+      : (first ?? kw.get("metrics") ?? kw.get("dictionary") ?? kw.get("data"));
   if (dict?.type !== "dictionary") return out;
-  const prefix = m === "add_scalars" ? `${stringValue(first) ?? ""}/` : "";
+  const prefix = m === "add_scalars" ? `${stringValue(kw.get("main_tag") ?? first) ?? ""}/` : "";
   for (const pair of dict.namedChildren) {
     if (pair?.type !== "pair") continue;
     const k = pair.childForFieldName("key");
