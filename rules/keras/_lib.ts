@@ -20,15 +20,16 @@ const MODEL_SOURCES = [
 ];
 
 export class Calls {
-  private readonly byStart = new Map<number, CallSite>();
+  // Keyed by start and end: `Dense(1)(x)` and its callee `Dense(1)` start at the same offset.
+  private readonly bySpan = new Map<string, CallSite>();
 
   constructor(readonly py: PythonModel) {
-    for (const c of py.calls) this.byStart.set(c.start, c);
+    for (const c of py.calls) this.bySpan.set(`${c.start}:${c.end}`, c);
   }
 
   /** The CallSite of a `call` node. */
   of(node: Node | undefined | null): CallSite | undefined {
-    return node?.type === "call" ? this.byStart.get(node.startIndex) : undefined;
+    return node?.type === "call" ? this.bySpan.get(`${node.startIndex}:${node.endIndex}`) : undefined;
   }
 
   /** A module-level `NAME = value` read from inside a function that never assigns NAME itself. */
