@@ -15,6 +15,7 @@ import { type Finding, SEVERITY_RANK, type SkippedFile, type SourceFile } from "
 import {
   type ChangedFile,
   type Conclusion,
+  type Content,
   fetchContents,
   finishCheckRun,
   GitHubClient,
@@ -291,11 +292,13 @@ async function defaultBranchConfig(
   return config;
 }
 
-function prConfigNote(content: ReturnType<Map<string, unknown>["get"]>, engine: Engine): string {
+function prConfigNote(content: Content | undefined, engine: Engine): string {
   const head = `This pull request changes ${codeSpan(CONFIG_FILE)}; the review uses the default branch's settings (a pull request cannot change its own review)`;
-  const c = content as { bytes?: Uint8Array; skip?: string } | undefined;
-  if (!c?.bytes) return `${head}, and its new version could not be read${c?.skip ? ` (${c.skip})` : ""}.`;
-  const text = new TextDecoder().decode(c.bytes);
+  if (!content || !("bytes" in content)) {
+    const why = content && "skip" in content ? ` (${content.skip})` : "";
+    return `${head}, and its new version could not be read${why}.`;
+  }
+  const text = new TextDecoder().decode(content.bytes);
   const { errors } = loadConfig(text, engine.rules);
   if (errors.length === 0) return `${head}. Its new version is valid.`;
   return `${head}. Its new version has ${plural(errors.length, "error")}:${errorList(errors)}`;

@@ -427,3 +427,26 @@ describe("logs", () => {
     expect(all).not.toContain(privateKey.split("\n")[1]);
   });
 });
+
+describe("what is reviewed", () => {
+  it("keeps the config's paths, skips oversized files and file kinds it does not read", async () => {
+    const got = await run({
+      config: "paths:\n  exclude: ['vendor/**']\n",
+      files: [
+        flagged(1, "vendor/lib.py"),
+        { path: "README.md", patch: "@@ -0,0 +1 @@\n+hi", changes: 1 },
+        {
+          path: "huge.py",
+          patch: "@@ -0,0 +1 @@\n+x",
+          blob: { oid: "3".repeat(40), byteSize: 2_000_000, isBinary: false, isTruncated: true, text: "x" },
+        },
+      ],
+    });
+    const asked = got.graphql.flatMap((q: any) =>
+      Object.values(q.variables).filter((v) => String(v).includes(":")),
+    );
+    expect(asked).toEqual([`${HEAD}:huge.py`]);
+    expect(finalUpdate(got).output.summary).toMatch(/`huge\.py`: larger than 1 MB/);
+    expect(finalUpdate(got).conclusion).toBe("success");
+  });
+});
