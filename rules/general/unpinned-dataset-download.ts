@@ -106,8 +106,10 @@ function unpinned(py: PythonModel, call: CallSite): { why: string; raw: boolean 
   }
   if (call.is("os.system", "subprocess.*")) {
     const cmd = call.args[0]?.text ?? "";
-    if (!/\b(wget|curl)\b/.test(cmd) || !/(https?|ftp):\/\//.test(cmd) || COMMIT_IN_URL.test(cmd))
-      return undefined;
+    // wget fetches files; curl also talks to APIs, so it counts only when it saves to a file.
+    const fetches =
+      /\bwget\b/.test(cmd) || (/\bcurl\b/.test(cmd) && /\s-[a-zA-Z]*[oO]\b|--output|--remote-name/.test(cmd));
+    if (!fetches || COMMIT_IN_URL.test(cmd)) return undefined;
     return { why: "the shell download has no checksum", raw: true };
   }
   return undefined;
