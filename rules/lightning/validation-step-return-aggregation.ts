@@ -1,3 +1,5 @@
+import { localAncestry, localDescendants } from "../../src/engine/python/frameworks.js";
+import type { ClassDef, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { lightningModules } from "./_lib.js";
 
@@ -11,6 +13,41 @@ const HOOKS = new Set(Object.values(REMOVED));
 // A manifest that pins Lightning below 2.0 still has the old hooks.
 const PINNED_V1 =
   /^\s*["']?(?:pytorch[-_]lightning|lightning)\s*(?:\[[^\]]*\])?\s*(?:(?:==|~=|<=?)\s*1\.|[^#\n]*<\s*2(?:\.0){0,2}\s*(?:["',;#]|$))/im;
+
+/**
+ * A list attribute an epoch-end hook reads that nothing in the class family ever fills: set to
+ * `[]` in `__init__` and never appended to, as if Lightning still collected the step returns.
+ */
+function unfilledList(
+  py: PythonModel,
+  cls: ClassDef,
+  hook: FunctionDef,
+): { name: string; offset: number } | undefined {
+  const empty = new Set<string>();
+  for (const c of [...localAncestry(py, cls), ...localDescendants(py, cls)]) {
+    const init = c.method("__init__");
+    if (!init) continue;
+    for (const a of py.assignmentsIn(init.body)) {
+      const m = /^self\.(\w+)$/.exec(a.targets.length === 1 ? a.targets[0] : "");
+      const v = a.value?.text.replace(/\s+/g, "");
+      if (m && (v === "[]" || v === "list()")) empty.add(m[1]);
+    }
+  }
+  if (empty.size === 0) return undefined;
+  const body = hook.body.text;
+  const elsewhere = py.text.slice(0, hook.body.startIndex) + py.text.slice(hook.body.endIndex);
+  for (const m of body.matchAll(/\bself\.(\w+)\b/g)) {
+    const name = m[1];
+    if (!empty.has(name)) continue;
+    // Filled anywhere else in the file (also by a callback through `pl_module.`), or aliased or
+    // handed to a helper that may fill it: not this mistake.
+    const filled = new RegExp(
+      `\\.${name}\\s*(?:\\.\\s*(?:append|extend|insert)\\s*\\(|\\+=|\\[[^\\]]*\\]\\s*=(?!=)|=(?!=)(?!\\s*(?:\\[\\s*\\]|list\\(\\s*\\))))|=\\s*self\\.${name}\\b(?!\\s*\\.)|\\(\\s*self\\.${name}\\s*[,)]`,
+    ).test(elsewhere);
+    if (!filled) return { name, offset: hook.body.startIndex + (m.index ?? 0) };
+  }
+  return undefined;
+}
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -37,6 +74,19 @@ export default defineCheck((ctx) => {
             "the step returns are not passed to it. Keep the values on `self` (or in a torchmetrics metric) during the steps " +
             "and read them here.",
         });
+      } else if (HOOKS.has(method.name)) {
+        const unfilled = unfilledList(py, cls, method);
+        if (!unfilled) continue;
+        const line = ctx.text.slice(0, unfilled.offset).split("\n").length;
+        ctx.report(
+          { line },
+          {
+            message:
+              `\`self.${unfilled.name}\` is read in \`${method.name}\` but nothing ever appends to it: Lightning 2.x does ` +
+              "not collect what the step methods return, so the list stays empty. Append the values in the step " +
+              `(\`self.${unfilled.name}.append(loss)\`) and clear the list at the end of this hook.`,
+          },
+        );
       }
     }
   }
