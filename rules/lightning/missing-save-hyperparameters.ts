@@ -43,8 +43,9 @@ export default defineCheck((ctx) => {
     ctx.report(init, {
       message:
         `\`${cls.name}.__init__\` takes arguments (${names}${params.length > 4 ? ", ..." : ""}) but never calls ` +
-        "`self.save_hyperparameters()`, so checkpoints do not record them: `load_from_checkpoint` cannot rebuild " +
-        "the model without you passing them again, and loggers do not show them. Call `self.save_hyperparameters()` " +
+        "`self.save_hyperparameters()`, so checkpoints do not record them: `load_from_checkpoint` calls `__init__` " +
+        "with only what you pass again (defaults otherwise), which fails or builds a different model, and loggers " +
+        "do not show the run's settings. Call `self.save_hyperparameters()` " +
         "right after `super().__init__()` (with `ignore=[...]` for sub-modules passed in).",
     });
   }
