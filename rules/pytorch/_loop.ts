@@ -75,9 +75,12 @@ export function isBackward(call: CallSite): boolean {
   return recv !== undefined && recv !== "self" && recv !== "super()";
 }
 
+// `zero_grad`, and helpers named for it (`zero_grads(model)`, `reset_grad()`, `clear_grads()`).
+export const ZEROING_HELPER = /zero_?grad|clear_?grad|reset_?grad/i;
+
 /** Calls that reset gradients: `zero_grad(...)` on anything, `p.grad.zero_()`, `p.grad.detach_()`. */
 export function isZeroing(call: CallSite): boolean {
-  if (call.method === "zero_grad") return true;
+  if (call.method !== undefined && ZEROING_HELPER.test(call.method)) return true;
   return (
     (call.method === "zero_" || call.method === "fill_") &&
     /\.grad(\.data)?$/.test(compact(call.receiver) ?? "")
@@ -466,7 +469,7 @@ export function modeSet(call: CallSite): Mode | undefined {
 
 /** True when `call.train(expr)` takes a non-literal flag (torchvision's `model.train(phase == "train")`). */
 export function modeIsDynamic(call: CallSite): boolean {
-  const arg = call.method === "train" ? call.arg("mode", 0) : undefined;
+  const arg = call.method === "train" && modeSet(call) ? call.arg("mode", 0) : undefined;
   return arg !== undefined && boolValue(arg) === undefined;
 }
 
@@ -486,10 +489,24 @@ export function modeAt(py: PythonModel, at: Span, key: string | undefined): Mode
   for (const c of calls) {
     if (c.start >= at.start) break;
     if (c.end > at.start) continue;
-    const mode = modeSet(c);
-    if (!mode) continue;
+    let mode = modeSet(c);
+    let recvKey = objectKey(c.receiver);
+    if (!mode) {
+      // `prepare_for_eval(model)`: a local helper that switches the mode itself.
+      const helper = localCallee(py, c);
+      const inner = helper
+        ? reachableCalls(py, helper.body, 1)
+            .filter((r) => modeSet(r.call))
+            .pop()
+        : undefined;
+      if (!inner) continue;
+      mode = modeSet(inner.call);
+      const root = inner.receiverKey?.split(".")[0];
+      const index = helper!.explicitParams.findIndex((p) => p.name === root);
+      recvKey = index >= 0 ? objectKey(c.keywords.get(root!) ?? c.args[index]) : inner.receiverKey;
+    }
     if (modeIsDynamic(c)) return "eval";
-    if (key !== undefined && objectKey(c.receiver) === key) own = mode;
+    if (key !== undefined && recvKey === key) own = mode;
     else if (mode === "eval") anyEval = true;
   }
   if (own) return own;
@@ -577,7 +594,6 @@ const NOT_PASS_WORDS = new Set([
   "print",
   "metric",
   "metrics",
-  "loss",
   "data",
   "dataset",
   "loader",
@@ -661,7 +677,7 @@ export function inferencePasses(py: PythonModel, path: string): InferencePass[] 
   for (const fn of py.functions) {
     if (!isPassName(fn.name) || (fn.cls && driven.has(fn.cls))) continue;
     if (/^test_/.test(fn.name)) continue;
-    if (trains(py, fn.body)) continue;
+    if (trains(py, fn.body) || usedInTraining(py, fn)) continue;
     const forwards = forwardsIn(py, fn.body);
     if (forwards.length === 0) continue;
     passFns.add(fn);
@@ -681,6 +697,14 @@ export function inferencePasses(py: PythonModel, path: string): InferencePass[] 
     if (forwards.length > 0) out.push({ kind: "loop", at: loop, loop, forwards });
   }
   return out;
+}
+
+/** A "predict" helper whose output a training step back-propagates is part of training. */
+function usedInTraining(py: PythonModel, fn: FunctionDef): boolean {
+  return callersOf(py, fn).some((site) => {
+    const outer = py.functionAt(site);
+    return outer !== fn && scopeCalls(py, outer).some(isBackward);
+  });
 }
 
 function forwardsIn(py: PythonModel, scope: Span | Node): { call: CallSite; key: string }[] {

@@ -20,6 +20,8 @@ export default defineCheck((ctx) => {
       if (mode === "eval") continue;
       if (mode === "train") {
         const last = switches.filter((c) => c.end <= f.call.start && objectKey(c.receiver) === f.key).pop();
+        // `.train()` inside the pass itself is deliberate (MC dropout, batch-norm adaptation).
+        if (last && last.start >= pass.at.start && last.end <= pass.at.end) continue;
         culprit = { key: f.key, trainLine: last?.line };
         break;
       }

@@ -1,7 +1,8 @@
 import { lightningModules } from "../../src/engine/python/frameworks.js";
+import { boolValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, FunctionDef } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { isBackward, optimizerStepped, scopeCalls } from "./_loop.js";
+import { gradOffAt, isBackward, modelCallKey, objectKey, optimizerStepped, scopeCalls } from "./_loop.js";
 
 // Modules whose gradients are prone to explode through long products of recurrent or attention steps.
 const PRONE = [
@@ -32,7 +33,9 @@ export default defineCheck((ctx) => {
   if (backwards.length === 0) return;
   const prone = py.calls.find(
     (c) =>
-      c.is(...PRONE) || (c.is(...PRETRAINED) && !NOT_A_MODEL.test(c.name?.split(".").slice(-2, -1)[0] ?? "")),
+      (c.is(...PRONE) ||
+        (c.is(...PRETRAINED) && !NOT_A_MODEL.test(c.name?.split(".").slice(-2, -1)[0] ?? ""))) &&
+      !frozen(c),
   );
   if (!prone) return;
   const clips = py.calls.some(
@@ -43,6 +46,26 @@ export default defineCheck((ctx) => {
   if (clips || py.assignments.some((a) => a.targets.some((t) => CLIP_SETTING.test(t.split(".").pop() ?? ""))))
     return;
   const lit = lightningModules(py);
+
+  // A pretrained encoder used as a fixed feature extractor gets no gradients to clip.
+  function frozen(ctor: CallSite): boolean {
+    const stmt = ctor.node.parent;
+    const key = stmt?.type === "assignment" ? objectKey(stmt.childForFieldName("left")) : undefined;
+    if (!key) return false;
+    const off = py
+      .methodCalls("requires_grad_")
+      .some((c) => boolValue(c.args[0]) === false && objectKey(c.receiver) === key);
+    if (off) return true;
+    const walk = `${key}.parameters(`;
+    const namedWalk = `${key}.named_parameters(`;
+    const walks = py.loops.filter((l) => {
+      const iter = l.iter?.text.replace(/\s+/g, "") ?? "";
+      return iter.startsWith(walk) || iter.startsWith(namedWalk);
+    });
+    if (walks.some((l) => /\.requires_grad\s*=\s*False/.test(l.body.text))) return true;
+    const forwards = py.calls.filter((c) => c.start > ctor.end && modelCallKey(py, c) === key);
+    return forwards.length > 0 && forwards.every((c) => gradOffAt(py, c));
+  }
   const seen = new Set<FunctionDef | undefined>();
   for (const backward of backwards) {
     const fn = py.functionAt(backward);

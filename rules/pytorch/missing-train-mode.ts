@@ -4,6 +4,7 @@ import { defineCheck } from "../../src/engine/rule.js";
 import {
   gradOffAt,
   isBackward,
+  localCallee,
   modelCallKey,
   modeSet,
   optimizerStepped,
@@ -23,6 +24,11 @@ export default defineCheck((ctx) => {
     if (!reached.some((r) => isBackward(r.call)) || !reached.some((r) => optimizerStepped(py, r.call)))
       continue;
     if (reached.some((r) => modeSet(r.call) === "train")) continue;
+    // Training code outside this file (`engine.train_one_epoch(model, ...)`) may switch the mode itself.
+    if (
+      reached.some((r) => /train/i.test(r.call.method ?? "") && !modeSet(r.call) && !localCallee(py, r.call))
+    )
+      continue;
     // Networks this loop trains: forwards run with gradients on (a frozen teacher under no_grad is not one).
     const trained = new Set<string>();
     for (const r of reached) {

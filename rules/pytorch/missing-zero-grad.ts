@@ -15,7 +15,7 @@ import {
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  if (py.methodCalls("zero_grad").length > 0) return;
+  if (py.calls.some(isZeroing)) return;
   const loops = innermostTrainingLoops(py);
   if (loops.length === 0) return;
   const lit = lightningModules(py);

@@ -3,7 +3,14 @@ import { lightningModules } from "../../src/engine/python/frameworks.js";
 import { endOf, literal, numberValue, startOf } from "../../src/engine/python/helpers.js";
 import type { CallSite, FunctionDef, Loop, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { directCalls, isBatchLoop, isEpochLoop, localCallee, objectKey } from "./_loop.js";
+import {
+  directCalls,
+  innermostTrainingLoops,
+  isBatchLoop,
+  isEpochLoop,
+  localCallee,
+  objectKey,
+} from "./_loop.js";
 
 type Freq = "epoch" | "batch";
 
@@ -78,6 +85,7 @@ export default defineCheck((ctx) => {
   );
   if (built.length === 0) return;
   const lit = lightningModules(py);
+  let innermostLoops: Set<Loop> | undefined;
 
   for (const ctor of built) {
     const freq = frequencyOf(ctor);
@@ -164,10 +172,9 @@ export default defineCheck((ctx) => {
           isBatchLoop(l) && py.functionAt(l) === fn && l.start >= startOf(within) && l.end <= endOf(within),
       );
     if (inner) {
-      if (
-        isBatchLoop(inner) ||
-        (loops.length > 1 && loops.slice(1).some(isEpochLoop) && !isEpochLoop(inner))
-      ) {
+      // A loop over a loader, or the innermost training loop inside an epoch loop (`for i in range(steps)`).
+      const stepLoop = loops.length > 1 && loops.slice(1).some(isEpochLoop) && innermost().has(inner);
+      if (isBatchLoop(inner) || (stepLoop && !isEpochLoop(inner))) {
         // Stepped under a condition (every N batches, at the epoch boundary): the frequency is the condition's.
         return guarded(step, inner) ? undefined : "batch";
       }
@@ -176,6 +183,11 @@ export default defineCheck((ctx) => {
     }
     // A per-epoch helper (`train_one_epoch`) that steps after its batch loop.
     return fn && batchLoops(fn.body).some((l) => l.end <= step.start) ? "epoch" : undefined;
+  }
+
+  function innermost(): Set<Loop> {
+    innermostLoops ??= new Set(innermostTrainingLoops(py).map((t) => t.loop));
+    return innermostLoops;
   }
 
   function guarded(step: CallSite, loop: Loop): boolean {
