@@ -11,7 +11,7 @@ export default defineCheck((ctx) => {
     if (!isTrainingLoader(ctx.py, call)) continue;
     ctx.report(call, {
       message: workers
-        ? "`num_workers=0` loads every training batch in the main process, so the GPU waits while samples are read and augmented. Set `num_workers` from config (typically 4-8, or a share of `os.cpu_count()`), with `persistent_workers=True` to keep the workers between epochs."
+        ? "`num_workers=0` loads every training batch in the main process, so the training step waits while samples are read and augmented. Set `num_workers` from config (typically 4-8, or a share of `os.cpu_count()`), with `persistent_workers=True` to keep the workers between epochs."
         : undefined,
     });
   }

@@ -212,7 +212,7 @@ function message(loss: LossCall, got: Output): string | undefined {
   if (loss.expects === "logits" && got.kind === "prob") {
     const inner = loss.loss.startsWith("BCE") || loss.loss.includes("binary") ? "a sigmoid" : "log_softmax";
     return (
-      `\`${loss.loss}\` expects raw logits and applies ${inner} itself, but this input is already a ${got.op} output, from ${src}. ` +
+      `\`${loss.loss}\` expects raw logits and applies ${inner} itself, but this input has already been through ${src}. ` +
       "Squashing twice flattens the loss, shrinks the gradients and stalls training. Pass the raw logits and apply " +
       `\`${got.op}\` only when you need probabilities for prediction.`
     );

@@ -261,7 +261,7 @@ export default defineCheck((ctx) => {
       : undefined;
     ctx.report(call.callee.childForFieldName("attribute") ?? call, {
       message:
-        `\`${recv.text.length > 40 ? "this tensor" : recv.text}\` ${WHAT[origin.kind](origin.text)}: \`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
+        `\`${(base ?? recv).text.length > 40 ? "this tensor" : (base ?? recv).text}\` ${WHAT[origin.kind](origin.text)}: \`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
         "(and fails for a CUDA tensor). Use `.detach().cpu().numpy()`, or compute it under `torch.no_grad()`.",
       fix,
     });
