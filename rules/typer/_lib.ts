@@ -122,10 +122,30 @@ export function cliParams(py: PythonModel, fn: FunctionDef): CliParam[] {
       inAnnotation = info !== undefined && ann.startIndex <= info.start && info.end <= ann.endIndex;
     }
     let def = param.default;
+    let option = info;
     if (info && !inAnnotation && def && def.startIndex === info.start) def = info.arg("default", 0);
-    out.push({ param, fn, type: type?.trim(), typeNode, info, default: def });
+    else if (!info && def?.type === "identifier") {
+      // `EPOCHS = typer.Option(10, min=1)` at module level, then `epochs: int = EPOCHS`.
+      const shared = sharedOption(py, def.text);
+      if (shared) {
+        option = shared;
+        def = shared.arg("default", 0);
+      }
+    }
+    out.push({ param, fn, type: type?.trim(), typeNode, info: option, default: def });
   }
   return out;
+}
+
+function sharedOption(py: PythonModel, name: string): CallSite | undefined {
+  const defs = py.assignments.filter(
+    (a) => a.targets.length === 1 && a.targets[0] === name && py.isModuleLevel(a),
+  );
+  const value = defs.length === 1 ? defs[0].value : undefined;
+  if (value?.type !== "call") return undefined;
+  return py.calls.find(
+    (c) => c.start === value.startIndex && c.end === value.endIndex && c.imported && c.is(...INFO_CALLS),
+  );
 }
 
 /** `a, b[c, d], e` → [`a`, `b[c, d]`, `e`]. */

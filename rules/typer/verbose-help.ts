@@ -44,11 +44,14 @@ function words(text: string): string[] {
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
+  // A module-level `typer.Option(...)` shared by several commands is reported once.
+  const seen = new Set<number>();
   for (const cmd of commands(py)) {
     for (const p of cliParams(py, cmd.fn)) {
       const helpNode = p.info?.keywords.get("help");
       const help = stringValue(helpNode);
-      if (!helpNode || help === undefined || !help.trim()) continue;
+      if (!helpNode || help === undefined || !help.trim() || seen.has(helpNode.startIndex)) continue;
+      seen.add(helpNode.startIndex);
       const target = helpNode.parent ?? helpNode;
       const flag = `--${p.param.name.replace(/_/g, "-")}`;
       if (help.length > MAX_HELP) {
