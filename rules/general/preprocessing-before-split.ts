@@ -40,15 +40,35 @@ export default defineCheck((ctx) => {
         )
     )
       continue;
-    const seeds = new Set(fitted);
+    // What carries the fitted statistics: the fit's own result and the fitted object.
+    const carriers = new Set<string>();
     const own = assignmentOf(py, call);
-    if (own) for (const t of own.targets) if (rootName(t)) seeds.add(rootName(t)!);
-    const later = splits.find(
-      (s) =>
-        s.call.start > call.end &&
-        py.functionAt(s.call) === scope &&
-        splitReads(s, followNames(py, seeds, call.start, s.call, scope)),
-    );
+    if (own) for (const t of own.targets) if (rootName(t)) carriers.add(rootName(t)!);
+    const fittedObject =
+      call.receiver?.type === "identifier" || call.receiver?.type === "attribute"
+        ? rootName(call.receiver.text)
+        : undefined;
+    if (fittedObject && fittedObject !== "self") carriers.add(fittedObject);
+    // Follow from after the fit's own statement, which would otherwise rebind its result.
+    const from = own?.end ?? call.end;
+    const inScope = splits.filter((s) => s.call.start > call.end && py.functionAt(s.call) === scope);
+    const later = inScope.find((s) => {
+      if (splitReads(s, followNames(py, carriers, from, s.call, scope))) return true;
+      // The raw data is split, and the preprocessor fitted on all of it is applied afterwards.
+      if (
+        !fittedObject ||
+        fittedObject === "self" ||
+        !splitReads(s, followNames(py, fitted, from, s.call, scope))
+      )
+        return false;
+      return py.calls.some(
+        (c) =>
+          c.start > s.call.end &&
+          c.receiver !== undefined &&
+          rootName(c.receiver.text) === fittedObject &&
+          py.functionAt(c) === scope,
+      );
+    });
     if (!later) continue;
     const cls = ctor.split(".").pop();
     const splitName = later.kind === "cross_validation" ? "cross-validated" : "split";
