@@ -55,7 +55,12 @@ export async function fetchContents(
     }
   }`;
     const data = await gh.call("reading file contents", () =>
-      gh.octokit.graphql<{ repository: Record<string, BlobNode | null> }>(query, vars),
+      gh.octokit.graphql<{ repository: Record<string, BlobNode | null> }>(query, vars).catch((e) => {
+        // A path GitHub cannot resolve fails its alias, not the others: keep the partial data.
+        const partial = (e as { data?: { repository?: Record<string, BlobNode | null> } }).data;
+        if (partial?.repository) return { repository: partial.repository };
+        throw e;
+      }),
     );
     for (const [j, p] of batch.entries()) {
       const blob = data.repository?.[`f${j}`];

@@ -450,3 +450,14 @@ describe("what is reviewed", () => {
     expect(finalUpdate(got).conclusion).toBe("success");
   });
 });
+
+describe("GraphQL partial answers", () => {
+  it("reviews the files GitHub resolved and skips the one it could not", async () => {
+    const got = await run({
+      files: [flagged(1), { path: "odd.py", patch: "@@ -0,0 +1 @@\n+x", error: true }],
+      review: true,
+    });
+    expect(got.reviews).toHaveLength(1);
+    expect(finalUpdate(got).output.summary).toMatch(/`odd\.py`: not found at the head commit/);
+  });
+});

@@ -155,6 +155,8 @@ export interface FileSpec {
   /** GraphQL answer for this path instead of a text blob. */
   blob?: Record<string, unknown> | null;
   changes?: number;
+  /** GraphQL fails this path's alias (the others still answer). */
+  error?: boolean;
 }
 
 export interface Scenario {
@@ -255,7 +257,10 @@ export function mockReview(s: Scenario): Captured {
                 }
               : null;
       }
-      return { data: { repository } };
+      const errors = s.files
+        .filter((f) => f.error)
+        .map((f) => ({ type: "NOT_FOUND", path: ["repository"], message: `Could not resolve ${f.path}` }));
+      return errors.length ? { data: { repository }, errors } : { data: { repository } };
     });
   return Object.assign(got, { api, sha, number });
 }
