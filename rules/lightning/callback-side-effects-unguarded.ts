@@ -6,7 +6,7 @@ import { defineCheck } from "../../src/engine/rule.js";
 // Any mention of the process rank in the class means the author thought about it; the guard may
 // live in a helper, a stored flag or a decorator, so the whole class is left alone.
 const GUARD =
-  /\bis_global_zero\b|\b(?:global|local|node)_rank\b|\brank_zero_only\b|\brank\s*(?:==|!=|<|>)|\bRANK\b/;
+  /\bis_global_zero\b|\b(?:global|local|node)_rank\b|\brank_zero_(?:only|experiment)\b|\brank\s*(?:==|!=|<|>)|get_rank\s*\(|RANK\b|\bis_main_process\b/;
 
 const FILE_WRITES = [
   "torch.save",

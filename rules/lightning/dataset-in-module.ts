@@ -15,6 +15,9 @@ import {
 const NOT_DATA_ANNOTATION =
   /^(?:Optional\[)?(?:str|int|float|bool|Path|pathlib\.Path|os\.PathLike|dict|Dict)\b/;
 
+// Project dataset classes imported from elsewhere are spelled like one: `TextDataset`, `data.CocoDataset`.
+const DATASET_CLASS = /(?:^|\.)[A-Z]\w*Dataset$/;
+
 /** True when `save_hyperparameters` in the class would put `param` into the checkpoint. */
 function savedAsHparam(py: PythonModel, cls: ClassDef, param: string): boolean {
   for (const call of py.callsIn(cls)) {
@@ -60,7 +63,10 @@ export default defineCheck((ctx) => {
         what = `the \`${param}\` argument`;
       } else {
         const ctor = constructorOf(py, value, a);
-        if (ctor && (anyNameMatches(ctor, DATA_CONSTRUCTORS) || localDatasets.has(ctor))) {
+        if (
+          ctor &&
+          (anyNameMatches(ctor, DATA_CONSTRUCTORS) || localDatasets.has(ctor) || DATASET_CLASS.test(ctor))
+        ) {
           what = `the result of \`${ctor}(...)\``;
         }
       }

@@ -28,6 +28,8 @@ const OPENERS = [
   "smtplib.SMTP",
   "ftplib.FTP",
   "zmq.Context",
+  "torch.utils.tensorboard.SummaryWriter",
+  "tensorboardX.SummaryWriter",
 ];
 const RELEASE_METHODS = new Set([
   "close",

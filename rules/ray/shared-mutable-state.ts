@@ -91,7 +91,10 @@ export default defineCheck((ctx) => {
           .filter((t) => !globals.has(t)),
       );
       const params = new Set(fn.explicitParams.map((p) => p.name));
-      const returnsValue = /^\s*return\s+\S/m.test(body) || /\byield\b/.test(body);
+      // `return True` or `return None` carries no result; the mutation would then be the only one.
+      const returnsValue =
+        /^\s*return\s+(?!(?:True|False|None|-?\d+|"[^"]*"|'[^']*')\s*(?:#.*)?$)\S/m.test(body) ||
+        /\byield\b/.test(body);
       // A per-worker cache (`if key not in CACHE: CACHE[key] = load(key)`) is deliberate.
       const cached = (name: string) => new RegExp(`\\bin\\s+${name}\\b|\\b${name}\\.get\\s*\\(`).test(body);
 
