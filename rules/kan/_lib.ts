@@ -7,7 +7,6 @@ import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 // `from kan import *`, which binds no name the import map can follow, so a bare `KAN(...)` counts
 // too when the file star-imports from `kan`.
 
-const STAR = /^[ \t]*from[ \t]+kan(\.\w+)*[ \t]+import[ \t]+\*/m;
 const CLASSES = ["kan.KAN", "kan.MultKAN", "kan.**.KAN", "kan.**.MultKAN"];
 const DERIVED = /^(refine|prune|rewind|checkout|copy|to|cuda|cpu|double|float)$/;
 
@@ -19,12 +18,13 @@ export interface KanModel {
 }
 
 export function importsKan(py: PythonModel): boolean {
-  return py.importsModule("kan") || STAR.test(py.text);
+  return py.importsModule("kan");
 }
 
 export function isKanConstructor(py: PythonModel, call: CallSite): boolean {
   if (call.is(...CLASSES)) return true;
-  return !call.imported && (call.name === "KAN" || call.name === "MultKAN") && STAR.test(py.text);
+  if (call.imported || (call.name !== "KAN" && call.name !== "MultKAN")) return false;
+  return [...py.starImports].some((m) => m === "kan" || m.startsWith("kan."));
 }
 
 const cache = new WeakMap<PythonModel, KanModel[]>();

@@ -20,9 +20,9 @@ export default defineCheck((ctx) => {
       .map(sensitiveIn)
       .find((x) => x !== undefined);
     if (!leak) continue;
-    ctx.report(call, {
+    ctx.report(leak.node, {
       message:
-        `\`${leak}\` goes into this log message in clear text. Logs are kept, shipped and searched long after ` +
+        `\`${leak.node.text}\` goes into this log message in clear text. Logs are kept, shipped and searched long after ` +
         "the run, so credentials and personal data in them leak. Log that it is set (or a masked form such as the " +
         "last four characters), never the value.",
     });
@@ -70,7 +70,7 @@ export default defineCheck((ctx) => {
   }
 
   /** The sensitive name an interpolated expression shows in full, if any. */
-  function sensitiveIn(expr: Node): string | undefined {
+  function sensitiveIn(expr: Node): { node: Node } | undefined {
     if (expr.type === "call") {
       const fn = expr.childForFieldName("function")?.text ?? "";
       // Any other call (len, mask, hash, bool, type, …) turns the value into something else.
@@ -80,13 +80,13 @@ export default defineCheck((ctx) => {
     }
     if (expr.type === "identifier" || expr.type === "attribute") {
       const last = /(\w+)$/.exec(expr.text)?.[1] ?? "";
-      return isSensitive(last) ? expr.text : undefined;
+      return isSensitive(last) ? { node: expr } : undefined;
     }
     if (expr.type === "subscript") {
       const key = expr.childForFieldName("subscript");
       if (key?.type === "slice" || key?.type === "integer") return undefined; // token[:4], a partial reveal
       const s = key?.type === "string" ? key.text.replace(/^[rbuRBU]*['"]|['"]$/g, "") : undefined;
-      if (s && isSensitive(s)) return expr.text;
+      if (s && isSensitive(s)) return { node: expr };
       const base = expr.childForFieldName("value");
       return base && key?.type !== "string" ? sensitiveIn(base) : undefined;
     }

@@ -9,7 +9,7 @@ import { compileQuery, initParser } from "./parser.js";
 import { INDEX_QUERY, PythonModel, type Span, spanOf } from "./python/model.js";
 import type { Check, CheckContext, FixInput, ReportOptions, ReportTarget, RuleMeta } from "./rule.js";
 import { readSuppressions } from "./suppress.js";
-import { importAliases, triggerProbe } from "./triggers.js";
+import { importAliases, importedRoots, mayImport, requiredLiterals, triggerProbe } from "./triggers.js";
 import type {
   FileKind,
   Finding,
@@ -85,10 +85,32 @@ export class Engine {
     return result;
   }
 
-  private triggered(kind: FileKind, probe: string, selection: RuleSelection): RuleMeta[] {
+  private triggered(
+    kind: FileKind,
+    probe: string,
+    selection: RuleSelection,
+    roots: ReadonlySet<string> | undefined,
+  ): RuleMeta[] {
     return this.rules.filter(
-      (r) => selection.has(r.id) && r.files.includes(kind) && r.triggers.some((t) => t.test(probe)),
+      (r) =>
+        selection.has(r.id) &&
+        r.files.includes(kind) &&
+        (!roots || !r.requiresImport || mayImport(roots, r.requiresImport)) &&
+        this.gatesOf(r).some(
+          (g) => (!g.literals || g.literals.some((l) => probe.includes(l))) && g.re.test(probe),
+        ),
     );
+  }
+
+  private readonly gates = new Map<string, { re: RegExp; literals?: string[] }[]>();
+  /** Each trigger with the literal text any match must contain: `includes` is far cheaper than a regex scan. */
+  private gatesOf(rule: RuleMeta) {
+    let g = this.gates.get(rule.id);
+    if (!g) {
+      g = rule.triggers.map((re) => ({ re, literals: requiredLiterals(re) }));
+      this.gates.set(rule.id, g);
+    }
+    return g;
   }
 
   private loadCheck(rule: RuleMeta): Promise<Check> {
@@ -119,7 +141,8 @@ export class Engine {
     const added = file.lines?.added;
     const probeLines = added ? [...added].map((n) => lines[n - 1] ?? "") : lines;
     const aliases = kind === "python" ? importAliases(text) : new Map<string, string>();
-    const rules = this.triggered(kind, triggerProbe(probeLines, aliases), options.selection);
+    const roots = kind === "python" ? importedRoots(text) : undefined;
+    const rules = this.triggered(kind, triggerProbe(probeLines, aliases), options.selection, roots);
     if (rules.length === 0) return { findings: [], notes: [] };
     const checks = new Map<string, Check>();
     for (const rule of rules) if (rule.tier === "check") checks.set(rule.id, await this.loadCheck(rule));

@@ -2,6 +2,7 @@ import { type Node, Query, type Tree } from "web-tree-sitter";
 import {
   addImportBindings,
   anyNameMatches,
+  canonicalName,
   type ImportMap,
   type ResolvedName,
   resolveDotted,
@@ -459,6 +460,8 @@ function readParams(list: Node | null): Param[] {
 export class PythonModel {
   readonly imports: ImportMap = new Map();
   readonly importNodes: Node[] = [];
+  /** Modules imported with `from m import *` (their names bind nothing the resolver can follow). */
+  readonly starImports = new Set<string>();
   readonly calls: CallSite[] = [];
   readonly functions: FunctionDef[] = [];
   readonly classes: ClassDef[] = [];
@@ -491,6 +494,8 @@ export class PythonModel {
       if (kind === "import") {
         addImportBindings(main.node.text, this.imports);
         this.importNodes.push(main.node);
+        const star = /^\s*from\s+([\w.]+)\s+import\s+\*/.exec(main.node.text);
+        if (star) this.starImports.add(canonicalName(star[1]));
         continue;
       }
       const sub = m.captures.find((c) => c !== main && c.name !== "args")?.node;
@@ -590,7 +595,7 @@ export class PythonModel {
 
   /** True when the file imports any module matching the patterns (`torch`, `lightning.**`). */
   importsModule(...patterns: string[]): boolean {
-    for (const target of this.imports.values()) {
+    for (const target of [...this.imports.values(), ...this.starImports]) {
       for (const p of patterns) {
         if (target === p || target.startsWith(`${p}.`) || anyNameMatches(target, [p])) return true;
       }

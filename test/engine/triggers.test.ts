@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { loadRules } from "../../src/engine/load-rules.js";
+import { importedRoots, mayImport, requiredLiterals } from "../../src/engine/triggers.js";
+import { prepareCase } from "../helpers/cases.js";
+
+describe("literal prefilters for triggers", () => {
+  it("reads the literal text a pattern requires", () => {
+    expect(requiredLiterals(/\byaml\.load(_all)?\s*\(/)).toEqual(["yaml.load"]);
+    expect(requiredLiterals(/\bprint\s*\(/)).toEqual(["print"]);
+    expect(requiredLiterals(/KAN\s*\(|\bgrid\s*=/)).toEqual(["KAN", "grid"]);
+    expect(requiredLiterals(/\.fit(_transform)?\s*\(/)).toEqual([".fit"]);
+    expect(requiredLiterals(/def\s+training_step\b/)).toEqual(["training_step"]);
+  });
+
+  it("gives up where no safe literal of three characters exists", () => {
+    expect(requiredLiterals(/\w+_(score|error)\s*\(/)).toBeUndefined();
+    expect(requiredLiterals(/[Ii]nterpretab/)).toEqual(["nterpretab"]);
+    expect(requiredLiterals(/ab?c/)).toBeUndefined();
+    expect(requiredLiterals(/print/i)).toBeUndefined();
+    expect(requiredLiterals(/x|y\.step/)).toBeUndefined();
+  });
+
+  it("never rejects a line its regex matches (every rule's triggers on every case line)", () => {
+    let checked = 0;
+    for (const rule of loadRules()) {
+      const cases = [...rule.cases.invalid, ...rule.cases.valid];
+      for (const re of rule.triggers) {
+        const literals = requiredLiterals(re);
+        if (!literals) continue;
+        for (const c of cases) {
+          for (const line of prepareCase(c.code).text.split("\n")) {
+            if (!re.test(line)) continue;
+            checked++;
+            expect(
+              literals.some((l) => line.includes(l)),
+              `${rule.id}: ${re} on ${line}`,
+            ).toBe(true);
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
+});
+
+describe("import gate", () => {
+  it("reads top-level modules, with the resolver's aliases", () => {
+    const roots = importedRoots(
+      "import os, sys\nimport numpy as np\nfrom torch import nn\nimport pytorch_lightning as pl\n  from tensorflow import keras\nfrom .local import x\n",
+    );
+    expect([...roots].sort()).toEqual([
+      "keras",
+      "lightning",
+      "numpy",
+      "os",
+      "pytorch_lightning",
+      "sys",
+      "tensorflow",
+      "torch",
+    ]);
+    expect(mayImport(roots, ["lightning"])).toBe(true);
+    expect(mayImport(roots, ["torch.nn"])).toBe(true);
+    expect(mayImport(roots, ["ray"])).toBe(false);
+  });
+});
