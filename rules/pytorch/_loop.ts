@@ -1,6 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
-import { constructorOf } from "../../src/engine/python/flow.js";
+import { assignmentOf, constructorOf, followNames, rootName } from "../../src/engine/python/flow.js";
 import { lightningCallbacks, lightningModules, subclassesOf } from "../../src/engine/python/frameworks.js";
 import { boolValue, dotted, isTestPath } from "../../src/engine/python/helpers.js";
 import type {
@@ -703,7 +703,21 @@ export function inferencePasses(py: PythonModel, path: string): InferencePass[] 
 function usedInTraining(py: PythonModel, fn: FunctionDef): boolean {
   return callersOf(py, fn).some((site) => {
     const outer = py.functionAt(site);
-    return outer !== fn && scopeCalls(py, outer).some(isBackward);
+    if (outer === fn) return false;
+    const own = assignmentOf(py, site);
+    const seeds = (own?.targets ?? []).map((t) => rootName(t)).filter((t) => t !== undefined);
+    return scopeCalls(py, outer).some((b) => {
+      if (!isBackward(b) || b.end < site.start) return false;
+      if (b.start <= site.start && site.end <= b.end) return true;
+      if (seeds.length === 0 || b.start < site.end) return false;
+      const live = followNames(py, seeds, site.start, b, outer);
+      const loss = b.method === "backward" && b.receiver?.type !== "identifier" ? b.args[0] : b.receiver;
+      const root = loss ? rootName(loss.text) : undefined;
+      return (
+        root !== undefined &&
+        (live.has(root) || (b.args[0] !== undefined && live.has(rootName(b.args[0].text) ?? "")))
+      );
+    });
   });
 }
 
