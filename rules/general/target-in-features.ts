@@ -272,19 +272,20 @@ export default defineCheck((ctx) => {
     const site = feats.assignment && onTriggerLine(ctx, feats.assignment.line) ? feats.assignment : call;
     if (!onTriggerLine(ctx, site.line) || reported.has(site.line)) continue;
     reported.add(site.line);
+    const col = `column ${target.display}`;
     const how = feats.kept
-      ? `the selected columns include the target ${target.display}`
+      ? `the columns selected from \`${target.frame}\` include the target ${col}`
       : feats.dropped
-        ? `the dropped columns leave the target ${target.display} in`
-        : `the whole frame \`${target.frame}\` still holds the target column ${target.display}`;
+        ? `the columns dropped from \`${target.frame}\` leave the target ${col} in`
+        : `the features are the whole frame \`${target.frame}\`, which still holds the target ${col}`;
+    const label = target.assignment ? ` (the label on line ${target.assignment.line})` : "";
     // The fix rewrites the frame where it is read, so only when that is the reported statement.
     const whole = !feats.kept && !feats.dropped && (site === feats.assignment || !feats.assignment);
     ctx.report(site, {
       message:
-        `The features are taken from \`${target.frame}\` and ${how}, which is also the label` +
-        `${target.assignment ? ` (line ${target.assignment.line})` : ""}: the model can read the answer from its ` +
-        `inputs and scores look far better than they will be. Drop it, e.g. \`${target.frame}.drop(columns=[${target.display}])\`, ` +
-        "and check for other columns derived from the target.",
+        `Here ${how}${label}: the model can read the answer from its inputs, so its scores look far better than ` +
+        `they will be on new data. Drop it, e.g. \`${target.frame}.drop(columns=[${target.display}])\`, and check ` +
+        "for other columns computed from the target.",
       fix: whole
         ? {
             description: `Drop ${target.display} from the features`,
