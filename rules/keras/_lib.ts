@@ -141,16 +141,14 @@ function activationValue(py: PythonModel, node: Node | undefined): Activation | 
 /** What a layer call does to its output, when it can be told: softmax, sigmoid or nothing. */
 export function layerActivation(py: PythonModel, layer: CallSite): Activation | undefined {
   if (!layer.imported) return undefined;
-  if (layer.is("keras.layers.Softmax", "keras.layers.activation.Softmax")) return "softmax";
-  if (layer.is("keras.layers.Activation")) {
+  if (layer.is("keras.layers.**.Softmax")) return "softmax";
+  if (layer.is("keras.layers.**.Activation")) {
     const a = activationValue(py, layer.arg("activation", 0));
     return a === "other" ? undefined : a;
   }
-  if (
-    layer.is("keras.layers.Dense", "keras.layers.EinsumDense", "keras.layers.Conv1D", "keras.layers.Conv2D")
-  ) {
+  if (layer.is("keras.layers.**.Dense", "keras.layers.**.Conv1D", "keras.layers.**.Conv2D")) {
     if (layer.hasSplat) return undefined;
-    const position = layer.is("keras.layers.Dense") ? 1 : undefined;
+    const position = layer.is("keras.layers.**.Dense") ? 1 : undefined;
     const a = activationValue(py, layer.arg("activation", position));
     return a === "other" ? undefined : a;
   }
@@ -221,10 +219,7 @@ export function compileLoss(calls: Calls, compile: CallSite): LossSpec | undefin
   }
   const call = calls.of(value);
   if (call) {
-    const cls =
-      call.imported && call.name?.startsWith("keras.losses.")
-        ? call.name.slice("keras.losses.".length)
-        : undefined;
+    const cls = call.imported ? lossName(call.name) : undefined;
     const name = cls ? LOSS_CLASSES[cls] : undefined;
     if (!name || call.hasSplat) return undefined;
     const fl = call.keywords.get("from_logits");
@@ -232,8 +227,13 @@ export function compileLoss(calls: Calls, compile: CallSite): LossSpec | undefin
     return { node: call.node, name, fromLogits: fl?.type === "true" };
   }
   // `loss=keras.losses.binary_crossentropy`: the function, with its default `from_logits=False`.
-  const fname = py.resolve(value);
-  if (fname?.startsWith("keras.losses.") && PROBABILITY_LOSSES.has(fname.slice("keras.losses.".length)))
-    return { node: value, name: fname.slice("keras.losses.".length), fromLogits: false };
+  const fname = lossName(py.resolve(value));
+  if (fname && PROBABILITY_LOSSES.has(fname)) return { node: value, name: fname, fromLogits: false };
   return undefined;
+}
+
+/** `keras.losses.X` / `tensorflow.losses.X` → `X`. */
+function lossName(name: string | undefined): string | undefined {
+  const m = name ? /^(?:keras|tensorflow)\.losses\.(\w+)$/.exec(name) : null;
+  return m?.[1];
 }
