@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
 import { lightningModules, subclassesOf } from "../../src/engine/python/frameworks.js";
-import { isTestPath, literal, stringValue } from "../../src/engine/python/helpers.js";
+import { boolValue, isTestPath, literal, stringValue } from "../../src/engine/python/helpers.js";
 import type { Assignment, CallSite, ClassDef, PythonModel, Span } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
 
@@ -256,9 +256,9 @@ export function loaderName(call: CallSite): string | undefined {
 }
 
 /**
- * True when the loader evidently feeds training: bound to a name that says train, built from a
- * dataset whose name says train, or returned by `train_dataloader` (Lightning) or a function named
- * for training data. Names that also say val/test/eval are not training loaders.
+ * True when the loader evidently feeds training: it shuffles, or it is bound to a name that says
+ * train, built from a dataset whose name says train, or built in `train_dataloader` (Lightning) or
+ * another function named for training. Names that also say val/test/eval are not training loaders.
  */
 export function isTrainingLoader(py: PythonModel, call: CallSite): boolean {
   const name = loaderName(call);
@@ -266,12 +266,14 @@ export function isTrainingLoader(py: PythonModel, call: CallSite): boolean {
     if (NOT_TRAIN.test(name)) return false;
     if (TRAIN.test(name)) return true;
   }
+  // Shuffling is what one does to training data.
+  if (boolValue(call.arg("shuffle", 2)) === true) return true;
   const dataset = call.arg("dataset", 0);
   const dsText = dataset?.text ?? "";
   if (dataset && NOT_TRAIN.test(dsText)) return false;
   if (dataset && TRAIN.test(dsText)) return true;
   const fn = py.functionAt(call);
-  return fn !== undefined && TRAIN.test(fn.name) && !NOT_TRAIN.test(fn.name) && /data|loader/i.test(fn.name);
+  return fn !== undefined && TRAIN.test(fn.name) && !NOT_TRAIN.test(fn.name);
 }
 
 /** Loaders in test files are fixtures, not training pipelines. */

@@ -1,5 +1,5 @@
 import type { Node } from "web-tree-sitter";
-import { isTestPath } from "../../src/engine/python/helpers.js";
+import { closest, isTestPath } from "../../src/engine/python/helpers.js";
 import type { FixInput } from "../../src/engine/rule.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { isCudaString, torchAlias } from "./_tensors.js";
@@ -28,7 +28,17 @@ export default defineCheck((ctx) => {
           edits: [{ at: lit, text: `${lit.text} if ${torch}.cuda.is_available() else "cpu"` }],
         }
       : undefined;
+  // `if args.cuda: model.cuda()` and `x.cuda() if use_gpu else x` follow a switch the user sets.
+  const SWITCH = /cuda|gpu|device/i;
+  const switched = (at: Node): boolean => {
+    const cond = closest(at, "conditional_expression");
+    if (cond && SWITCH.test(cond.namedChildren[1]?.text ?? "")) return true;
+    return py.ifs.some(
+      (i) => i.start <= at.startIndex && at.endIndex <= i.end && SWITCH.test(i.condition.text),
+    );
+  };
   const report = (at: Node, what: string, fix?: FixInput) =>
+    switched(at) ||
     ctx.report(at, {
       message:
         `${what} pins this code to CUDA with no fallback, so it fails on machines without a GPU (CI, laptops, CPU nodes). ` +
