@@ -9,6 +9,8 @@ import { wordsOf } from "./_training.js";
 
 interface MetricUse {
   line: number;
+  /** Offset of the metric in the file. */
+  at: number;
   /** The metric's name as written (`accuracy_score`, `MulticlassAccuracy`, `"mae"`). */
   name: string;
 }
@@ -69,15 +71,15 @@ function metricUses(py: PythonModel): MetricUse[] | undefined {
       if (c.is("evaluate.load")) {
         const metric = stringValue(c.args[0]);
         if (metric === undefined) return undefined;
-        uses.push({ line: c.line, name: metric });
-      } else uses.push({ line: c.line, name: last });
+        uses.push({ line: c.line, at: c.start, name: metric });
+      } else uses.push({ line: c.line, at: c.start, name: last });
     }
     for (const kw of ["metrics", "scoring"]) {
       const v = c.keywords.get(kw);
       if (!v) continue;
       const single = stringValue(v);
       if (single !== undefined) {
-        uses.push({ line: v.startPosition.row + 1, name: single });
+        uses.push({ line: v.startPosition.row + 1, at: v.startIndex, name: single });
         continue;
       }
       if (v.type !== "list" && v.type !== "tuple") return undefined;
@@ -87,11 +89,11 @@ function metricUses(py: PythonModel): MetricUse[] | undefined {
         const fn = item.type === "call" ? item.childForFieldName("function") : undefined;
         const name = s ?? (fn ? py.resolve(fn)?.split(".").pop() : undefined);
         if (!name) return undefined;
-        uses.push({ line: item.startPosition.row + 1, name });
+        uses.push({ line: item.startPosition.row + 1, at: item.startIndex, name });
       }
     }
     if (c.method === "score" && c.args.length >= 2 && isEstimatorClass(constructorOf(py, c.receiver, c)))
-      uses.push({ line: c.line, name: "score()" });
+      uses.push({ line: c.line, at: c.start, name: "score()" });
   }
   return uses;
 }
@@ -104,15 +106,25 @@ function familyOf(name: string): number[] {
   return FAMILIES.flatMap((f, i) => (f.name.test(key) ? [i] : []));
 }
 
-/** True when the use sits in evaluation code: an entry point, an evaluation function, a LightningModule that validates. */
-function inEvaluation(py: PythonModel, line: number, entry: boolean, validating: Set<unknown>): boolean {
-  if (entry) return true;
-  const at = py.calls.find((c) => c.line === line) ?? py.assignments.find((a) => a.line === line);
-  if (!at) return false;
-  for (let fn = py.functionAt(at); fn; fn = fn.parentFunction) {
+const REPORTS = /^(print|log|log_metric|log_metrics|log_dict|info|add_scalar|write)$/;
+
+/**
+ * True when the use sits in evaluation code: a script (an entry point, or module-level code), an
+ * evaluation function, a LightningModule that validates, or a value printed / logged on the spot.
+ */
+function inEvaluation(py: PythonModel, use: MetricUse, entry: boolean, validating: Set<unknown>): boolean {
+  if (entry || py.isModuleLevel(use.at)) return true;
+  for (let fn = py.functionAt(use.at); fn; fn = fn.parentFunction) {
     if (/eval|test|valid|score|metric|report|benchmark/i.test(fn.name)) return true;
   }
-  return validating.has(py.classAt(at));
+  if (validating.has(py.classAt(use.at))) return true;
+  return py.calls.some(
+    (c) =>
+      c.method !== undefined &&
+      REPORTS.test(c.method) &&
+      c.argsNode.startIndex <= use.at &&
+      use.at < c.argsNode.endIndex,
+  );
 }
 
 export default defineCheck((ctx) => {
@@ -135,7 +147,7 @@ export default defineCheck((ctx) => {
   );
   const hit = firstReportable(
     ctx,
-    uses.filter((u) => inEvaluation(py, u.line, entry, validating)),
+    uses.filter((u) => inEvaluation(py, u, entry, validating)),
   );
   if (!hit) return;
   const key = name.toLowerCase();
