@@ -1,5 +1,5 @@
 import { anyNameMatches } from "../../src/engine/names.js";
-import { isTestPath } from "../../src/engine/python/helpers.js";
+import { isTestPath, literal } from "../../src/engine/python/helpers.js";
 import type { Param, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { lightningModules, savesHyperparameters } from "./_lib.js";
@@ -19,6 +19,9 @@ const MODULE_TYPES = [
 ];
 
 function isComponent(py: PythonModel, p: Param): boolean {
+  // `backbone: str = "resnet50"` names a component: that is a hyperparameter.
+  if (literal(p.default) !== undefined && literal(p.default)?.kind !== "none") return false;
+  if (p.annotation && /^(?:str|int|float|bool)$/.test(p.annotation.text)) return false;
   if (MODULE_PARAM.test(p.name)) return true;
   const type = p.annotation ? py.resolve(p.annotation.text.replace(/^Optional\[(.*)\]$/, "$1")) : undefined;
   return type !== undefined && anyNameMatches(type, MODULE_TYPES);
