@@ -710,7 +710,7 @@ function usedInTraining(py: PythonModel, fn: FunctionDef): boolean {
       if (!isBackward(b) || b.end < site.start) return false;
       if (b.start <= site.start && site.end <= b.end) return true;
       if (seeds.length === 0 || b.start < site.end) return false;
-      const live = followNames(py, seeds, site.start, b, outer);
+      const live = followNames(py, seeds, own?.end ?? site.end, b, outer);
       const loss = b.method === "backward" && b.receiver?.type !== "identifier" ? b.args[0] : b.receiver;
       const root = loss ? rootName(loss.text) : undefined;
       return (
