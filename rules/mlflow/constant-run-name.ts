@@ -1,5 +1,5 @@
 import type { Node } from "web-tree-sitter";
-import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
+import { boolValue, isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { fluent, isClientCall } from "./_lib.js";
@@ -35,6 +35,12 @@ export default defineCheck((ctx) => {
   for (const call of candidates) {
     const value = call.keywords.get("run_name");
     if (!value) continue;
+    // A child run is told apart by its parent, unless its siblings (a loop) share the name.
+    if (
+      boolValue(call.arg("nested")) === true &&
+      !py.loopsAt(call).some((l) => py.functionAt(l) === py.functionAt(call))
+    )
+      continue;
     const name = constantName(py, value, call);
     if (!name) continue;
     ctx.report(value.parent ?? value, {
