@@ -72,8 +72,26 @@ export class Calls {
  */
 export function isKerasModel(calls: Calls, receiver: Node | undefined, at: CallSite): boolean {
   if (kerasModelCall(calls, receiver, at) || compiledBefore(calls.py, receiver, at)) return true;
-  const call = calls.of(calls.valueOf(receiver, at));
-  if (!call?.name || call.imported || call.callee.type !== "identifier") return false;
+  const py = calls.py;
+  const attr = receiver?.text.replace(/\s+/g, "");
+  if (attr?.startsWith("self.")) {
+    // `self.model` set up in another method of the same class.
+    const cls = py.classAt(at);
+    if (!cls) return false;
+    if (py.callsIn(cls).some((c) => c.method === "compile" && c.receiver?.text.replace(/\s+/g, "") === attr))
+      return true;
+    return py
+      .assignmentsIn(cls)
+      .some((a) => a.targets.length === 1 && a.targets[0] === attr && builtByKeras(calls, calls.of(a.value)));
+  }
+  return builtByKeras(calls, calls.of(calls.valueOf(receiver, at)));
+}
+
+/** A Keras constructor/loader call, or a call of a local function that builds or compiles a model. */
+function builtByKeras(calls: Calls, call: CallSite | undefined): boolean {
+  if (!call?.name) return false;
+  if (call.imported) return call.is(...MODEL_SOURCES);
+  if (call.callee.type !== "identifier") return false;
   const builder = calls.py.functions.find((f) => f.name === call.name && !f.cls);
   return (
     builder !== undefined &&
