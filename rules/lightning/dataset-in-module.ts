@@ -1,6 +1,6 @@
 import { anyNameMatches } from "../../src/engine/names.js";
 import { constructorOf } from "../../src/engine/python/flow.js";
-import { literal } from "../../src/engine/python/helpers.js";
+import { isTestPath, literal } from "../../src/engine/python/helpers.js";
 import type { ClassDef, Param, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import {
@@ -44,6 +44,8 @@ function isDatasetParam(py: PythonModel, p: Param): boolean {
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
+  // Test modules build throwaway models that serve their own toy data.
+  if (isTestPath(ctx.path)) return;
   const modules = lightningModules(py);
   if (modules.length === 0) return;
   const localDatasets = localDatasetClasses(py);
