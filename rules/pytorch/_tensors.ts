@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
 import { lightningModules, subclassesOf } from "../../src/engine/python/frameworks.js";
-import { boolValue, isTestPath, literal, stringValue } from "../../src/engine/python/helpers.js";
+import { boolValue, isTestPath, literal, namesIn, stringValue } from "../../src/engine/python/helpers.js";
 import type { Assignment, CallSite, ClassDef, PythonModel, Span } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
 
@@ -92,7 +92,13 @@ export function bindingOf(py: PythonModel, name: string, at: Span): Assignment |
     if (a.op !== "=" || !a.targets.includes(name) || py.functionAt(a) !== fn) continue;
     found = a;
   }
-  if (found) return found.targets.length === 1 ? found : undefined;
+  if (found) {
+    // `for out in outputs:` after the assignment rebinds the name inside the loop.
+    const f = found;
+    if (py.loopsAt(at.start).some((l) => l.start > f.start && l.target && namesIn(l.target).has(name)))
+      return undefined;
+    return found.targets.length === 1 ? found : undefined;
+  }
   if (name.startsWith("self.")) {
     const cls = py.classAt(at);
     if (!cls) return undefined;
@@ -102,6 +108,11 @@ export function bindingOf(py: PythonModel, name: string, at: Span): Assignment |
     return hits.length === 1 ? hits[0] : undefined;
   }
   if (!fn) return undefined;
+  // A parameter or loop variable of the same name shadows the module-level binding.
+  for (let f: typeof fn | undefined = fn; f; f = f.parentFunction) {
+    if (f.params.some((p) => p.name === name)) return undefined;
+  }
+  if (py.within(py.loops, fn).some((l) => l.target && namesIn(l.target).has(name))) return undefined;
   const hits = py.assignments.filter(
     (a) => a.op === "=" && a.targets.length === 1 && a.targets[0] === name && py.isModuleLevel(a),
   );
