@@ -1,5 +1,5 @@
 import type { Node } from "web-tree-sitter";
-import { followNames } from "../../src/engine/python/flow.js";
+import { assignmentOf, followNames } from "../../src/engine/python/flow.js";
 import { namesIn, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
@@ -107,12 +107,33 @@ function evaluatesOnTest(py: PythonModel): boolean {
   );
 }
 
+/**
+ * KerasTuner: `tuner.search(..., validation_data=..., callbacks=[EarlyStopping(...)])` scores
+ * trials on the validation metrics (its objectives are `val_*`) that the callback also watches.
+ */
+function tunerSearches(py: PythonModel): { call: CallSite; stop: CallSite }[] {
+  if (!py.importsModule("keras_tuner", "kerastuner")) return [];
+  const out: { call: CallSite; stop: CallSite }[] = [];
+  for (const call of py.methodCalls("search")) {
+    const callbacks = call.keywords.get("callbacks");
+    if (!callbacks || !(call.keywords.has("validation_data") || call.keywords.has("validation_split")))
+      continue;
+    const names = namesIn(callbacks);
+    const stop = py.calls.find((c) => {
+      if (!(c.is(...EARLY_STOPPING) || c.method === "EarlyStopping")) return false;
+      if (c.start >= callbacks.startIndex && c.end <= callbacks.endIndex) return true;
+      const a = assignmentOf(py, c);
+      return a !== undefined && a.end <= call.start && a.targets.some((t) => names.has(t));
+    });
+    if (stop) out.push({ call, stop });
+  }
+  return out;
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  const fns = objectives(py);
-  if (fns.length === 0) return;
-  let tested: boolean | undefined;
-  for (const fn of fns) {
+  const found: { at: CallSite | Node; what: string }[] = [];
+  for (const fn of objectives(py)) {
     const es = earlyStopping(py, fn);
     if (!es) continue;
     const end = { start: fn.end, end: fn.end, line: fn.endLine, endLine: fn.endLine, column: 1 };
@@ -120,15 +141,18 @@ export default defineCheck((ctx) => {
     const reused = objectiveValues(py, fn).some(
       (v) => OBJECTIVE_TEXT.test(v.text) || [...namesIn(v)].some((n) => live.has(n)),
     );
-    if (!reused) continue;
-    tested ??= evaluatesOnTest(py);
-    if (tested) return;
-    ctx.report(es.at, {
+    if (reused) found.push({ at: es.at, what: `the tuning objective of \`${fn.name}\`` });
+  }
+  for (const { call, stop } of tunerSearches(py))
+    found.push({ at: stop, what: `the tuner's \`search\` (line ${call.line})` });
+  if (found.length === 0 || evaluatesOnTest(py)) return;
+  for (const { at, what } of found) {
+    ctx.report(at, {
       message:
-        `Early stopping here watches the validation data that the tuning objective of \`${fn.name}\` is also scored on, ` +
-        "so the validation set picks both the stopping epoch and the hyperparameters, and the best score is biased " +
-        "upward. Carve the early-stopping split out of the training data, or keep a test set that the tuning never " +
-        "sees and report the chosen model's score on it.",
+        `Early stopping here watches the validation data that ${what} is also scored on, so the validation set ` +
+        "picks both the stopping epoch and the hyperparameters, and the best score is biased upward. Carve the " +
+        "early-stopping split out of the training data, or keep a test set that the tuning never sees and report " +
+        "the chosen model's score on it.",
     });
   }
 });
