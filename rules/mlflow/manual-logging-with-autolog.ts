@@ -1,8 +1,8 @@
 import type { Node } from "web-tree-sitter";
 import { constructorOf } from "../../src/engine/python/flow.js";
 import { lightningModules } from "../../src/engine/python/frameworks.js";
-import { boolValue, dotted, stringValue } from "../../src/engine/python/helpers.js";
-import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import { boolValue, dotted, startOf, stringValue } from "../../src/engine/python/helpers.js";
+import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { autologCalls, autologFlavor, fluent } from "./_lib.js";
 
@@ -13,6 +13,7 @@ const NOT_ESTIMATOR = /^sklearn\.(datasets|metrics|model_selection\.(?!\w*Search
 interface Autolog {
   call: CallSite;
   covers(flavor: string): boolean;
+  before(at: Span | Node): boolean;
 }
 
 /** Autolog calls that write into the runs this code opens (`exclusive=True` ones do not). */
@@ -20,7 +21,12 @@ function activeAutolog(py: PythonModel): Autolog | undefined {
   const calls = autologCalls(py).filter((c) => boolValue(c.arg("exclusive")) !== true);
   if (calls.length === 0) return undefined;
   const flavors = new Set(calls.map(autologFlavor));
-  return { call: calls[0], covers: (f) => flavors.has("*") || flavors.has(f) };
+  return {
+    call: calls[0],
+    covers: (f) => flavors.has("*") || flavors.has(f),
+    // Autolog patches training calls made after it is enabled; in another function, order is unknown.
+    before: (at) => calls.some((c) => py.functionAt(c) !== py.functionAt(at) || c.end <= startOf(at)),
+  };
 }
 
 /** The value a name was last bound to before `at`, or the node itself. */
@@ -55,7 +61,8 @@ export default defineCheck((ctx) => {
 
   // sklearn: autolog logs `get_params(deep=True)` of every fitted estimator, the best parameters
   // of a search, and the sklearn.metrics calls made on its predictions.
-  const sklearn = auto.covers("sklearn") && py.importsModule("sklearn");
+  const fits = py.methodCalls("fit", "fit_transform", "fit_predict").filter((c) => auto.before(c));
+  const sklearn = auto.covers("sklearn") && py.importsModule("sklearn") && fits.length > 0;
   const estimatorKeywords = new Set<string>();
   if (sklearn) {
     for (const c of py.calls) {
@@ -65,11 +72,12 @@ export default defineCheck((ctx) => {
   }
   const postTraining = sklearn && boolValue(auto.call.arg("log_post_training_metrics")) !== false;
   // Keras: autolog logs `fit()`'s arguments and every epoch of the history.
+  const fitCalls = fits.filter((c) => c.method === "fit");
   const keras =
     (auto.covers("tensorflow") || auto.covers("keras")) && py.importsModule("keras", "tensorflow");
-  const fitKeywords = new Set(py.methodCalls("fit").flatMap((c) => [...c.keywords.keys()]));
+  const fitKeywords = new Set(fitCalls.flatMap((c) => [...c.keywords.keys()]));
   const histories = new Set(
-    py.methodCalls("fit").flatMap((c) => {
+    fitCalls.flatMap((c) => {
       const stmt = c.node.parent;
       return stmt?.type === "assignment" ? [stmt.childForFieldName("left")?.text ?? ""] : [];
     }),
@@ -77,7 +85,8 @@ export default defineCheck((ctx) => {
   // Lightning: autolog logs every metric in `trainer.callback_metrics`, i.e. everything `self.log`ged.
   const lightning =
     auto.covers("pytorch") &&
-    (lightningModules(py).length > 0 || py.callsTo("lightning.pytorch.Trainer").length > 0);
+    (lightningModules(py).length > 0 || py.callsTo("lightning.pytorch.Trainer").length > 0) &&
+    (fitCalls.length > 0 || py.methodCalls("fit").length === 0);
   const selfLogged = new Set(
     lightning
       ? py
@@ -89,7 +98,7 @@ export default defineCheck((ctx) => {
   const boosterParams = new Set(
     py
       .callsTo("xgboost.train", "lightgbm.train")
-      .filter((c) => auto.covers(c.name!.split(".")[0]))
+      .filter((c) => auto.covers(c.name!.split(".")[0]) && auto.before(c))
       .flatMap((c) => {
         const p = dotted(c.arg("params", 0));
         return p ? [p] : [];
@@ -130,6 +139,7 @@ export default defineCheck((ctx) => {
     if (
       postTraining &&
       source?.type === "call" &&
+      auto.before(source) &&
       py.resolve(source.childForFieldName("function") ?? source)?.startsWith("sklearn.metrics.")
     )
       report(
