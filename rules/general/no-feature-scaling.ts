@@ -19,6 +19,9 @@ const SCALE_SENSITIVE = [
   "sklearn.linear_model.Lasso*",
   "sklearn.linear_model.ElasticNet*",
   "sklearn.linear_model.SGD*",
+  "sklearn.linear_model.Perceptron",
+  "sklearn.linear_model.PassiveAggressive*",
+  "sklearn.linear_model.BayesianRidge",
   "sklearn.neural_network.MLP*",
 ];
 const PIPELINES = ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"];
