@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { lightningModules } from "../../src/engine/python/frameworks.js";
 import { isTestPath, namesIn, stringValue } from "../../src/engine/python/helpers.js";
-import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 
 // A key or label that names validation / test results: `val_loss`, `val/acc`, `Validation loss`,
@@ -9,6 +9,9 @@ import { defineCheck } from "../../src/engine/rule.js";
 const HELD_OUT_KEY =
   /(^|[^A-Za-z])(val|Val|VAL|validation|Validation|VALIDATION|test|Test|TEST)([^a-z]|$)|(^|[^A-Za-z])[Vv]alid[_/ .-]?(loss|acc|accuracy|f1|auc|score|metric|error|err|mae|mse|rmse|ppl|perplexity|iou|dice|bleu|top)/;
 const TRAIN_LABEL = /train/i;
+// Only results are judged: `val_size`, `test_batches` are bookkeeping.
+const RESULT_LABEL =
+  /loss|acc|f1|auc|score|err|mae|mse|rmse|iou|dice|ppl|perplexity|precision|recall|metric|bleu|rouge|wer|cer|map\b|top/i;
 const TRAIN_NAME = /^(train|training|tr)_|_(train|training)(_|$)|^train(ing)?[A-Z]/;
 const HELD_OUT_NAME = /(^|_)(val|valid|validation|test|eval|dev)(_|$)|^(val|valid|test|eval|dev)[A-Z0-9]/;
 
@@ -87,7 +90,7 @@ function messageParts(call: CallSite): Logged[] {
 }
 
 /** The backward call that last back-propagated `name` before `at`, with no reassignment in between. */
-function backpropagated(py: PythonModel, name: string, at: CallSite): CallSite | undefined {
+function backpropagated(py: PythonModel, name: string, at: Span): CallSite | undefined {
   const fn = py.functionAt(at);
   const assigned = py.lastAssignment(name, at);
   const from = assigned?.end ?? fn?.start ?? 0;
@@ -112,7 +115,9 @@ export default defineCheck((ctx) => {
     if (call.name === "print" || TEXT_METHODS.has(m)) logged.push(...messageParts(call));
     else if (KEY_VALUE_METHODS.has(m) || DICT_METHODS.has(m)) logged.push(...keyValuePairs(call));
   }
-  const candidates = logged.filter((l) => HELD_OUT_KEY.test(l.label) && !TRAIN_LABEL.test(l.label));
+  const candidates = logged.filter(
+    (l) => HELD_OUT_KEY.test(l.label) && RESULT_LABEL.test(l.label) && !TRAIN_LABEL.test(l.label),
+  );
   if (candidates.length === 0) return;
   const trainingSteps = lightningModules(py)
     .map((cls) => cls.method("training_step"))
@@ -122,14 +127,29 @@ export default defineCheck((ctx) => {
     const line = l.at.startPosition.row + 1;
     if (reported.has(line) || !ctx.isAdded(line)) continue;
     const names = [...namesIn(l.value)];
-    if (names.some((n) => HELD_OUT_NAME.test(n))) continue;
     const shown = l.label.trim();
     let message: string | undefined;
+    if (names.some((n) => HELD_OUT_NAME.test(n))) {
+      // `val_loss = running_loss / len(train_loader)`: a validation name bound to a training value.
+      const alias = names.find((n) => HELD_OUT_NAME.test(n));
+      const from = alias ? py.lastAssignment(alias, l.call) : undefined;
+      const reads = from?.op === "=" && from.value ? [...namesIn(from.value)] : [];
+      const source = reads.some((n) => HELD_OUT_NAME.test(n))
+        ? undefined
+        : (reads.find((n) => TRAIN_NAME.test(n) && !py.imports.has(n)) ??
+          reads.find((n) => backpropagated(py, n, from!)));
+      if (!source || names.length !== 1) continue;
+      message = `\`${alias}\` is computed from \`${source}\` (line ${from!.line}), which comes from training, and is reported as \`${shown}\`, so training performance is presented as held-out performance. Compute it on the validation/test split (a separate pass over its loader) instead.`;
+      reported.add(line);
+      ctx.report(l.at, { message });
+      continue;
+    }
     const step = trainingSteps.find((f) => py.functionAt(l.call) === f);
     if (step && l.call.receiver?.text === "self") {
       message = `\`${shown}\` is logged from \`training_step\`, so it is computed on a training batch (in train mode) yet named as a validation/test result. Log it as \`train_*\` here, and compute the \`val_*\` value in \`validation_step\` on the validation loader.`;
     } else {
-      const trainName = names.find((n) => TRAIN_NAME.test(n));
+      // An imported `train_utils` module is not training data.
+      const trainName = names.find((n) => TRAIN_NAME.test(n) && !py.imports.has(n));
       const back = trainName
         ? undefined
         : names.map((n) => ({ n, c: backpropagated(py, n, l.call) })).find((x) => x.c);
