@@ -74,6 +74,26 @@ const DATASET_BASES = [
   "torch.utils.data.dataset.Dataset",
 ];
 
+/**
+ * The constructor at the root of a chain such as `pd.read_csv(p).dropna()` or
+ * `load_dataset("imdb")["train"]`: what the data was read with before it was reshaped.
+ */
+export function chainRoot(py: PythonModel, node: Node | undefined): string | undefined {
+  let cur: Node | null | undefined = node;
+  for (let hops = 0; cur && hops < 6; hops++) {
+    if (cur.type === "subscript") {
+      cur = cur.childForFieldName("value");
+      continue;
+    }
+    if (cur.type !== "call") return undefined;
+    const callee = cur.childForFieldName("function");
+    const name = callee ? py.resolve(callee) : undefined;
+    if (name) return name;
+    cur = callee?.type === "attribute" ? callee.childForFieldName("object") : undefined;
+  }
+  return undefined;
+}
+
 /** Local classes that are torch datasets. */
 export function localDatasetClasses(py: PythonModel): Set<string> {
   const names = new Set<string>();

@@ -4,6 +4,7 @@ import { isTestPath, literal } from "../../src/engine/python/helpers.js";
 import type { ClassDef, Param, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import {
+  chainRoot,
   DATA_CONSTRUCTORS,
   DATASET_PARAM,
   isDataAnnotation,
@@ -64,7 +65,7 @@ export default defineCheck((ctx) => {
         param = value.text;
         what = `the \`${param}\` argument`;
       } else {
-        const ctor = constructorOf(py, value, a);
+        const ctor = constructorOf(py, value, a) ?? chainRoot(py, value);
         if (
           ctor &&
           (anyNameMatches(ctor, DATA_CONSTRUCTORS) || localDatasets.has(ctor) || DATASET_CLASS.test(ctor))
