@@ -28,13 +28,6 @@ export interface MlreviewApp {
   idle: () => Promise<void>;
 }
 
-const PR_ACTIONS = [
-  "pull_request.opened",
-  "pull_request.synchronize",
-  "pull_request.reopened",
-  "pull_request.ready_for_review",
-] as const;
-
 const RECENT_DELIVERIES = 1_000;
 
 export function createApp(options: AppOptions = {}): MlreviewApp {
@@ -92,7 +85,13 @@ export function createApp(options: AppOptions = {}): MlreviewApp {
       log.info({ key: job.key, head: job.sha, delivery: job.delivery, outcome }, "review requested");
     };
 
-    probot.on(PR_ACTIONS as unknown as "pull_request.opened", async (context) => {
+    const actions = [
+      "pull_request.opened",
+      "pull_request.synchronize",
+      "pull_request.reopened",
+      "pull_request.ready_for_review",
+    ] as const;
+    probot.on([...actions], async (context) => {
       if (!firstDelivery(context.id)) return;
       const pr = context.payload.pull_request;
       if (pr.state !== "open" || pr.draft) return;

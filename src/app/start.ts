@@ -6,6 +6,8 @@ import { MlreviewOctokit } from "./octokit.js";
 
 /** Probot falls back to this secret when none is set; anyone could sign deliveries with it. */
 const WELL_KNOWN_SECRET = "development";
+/** Docker waits 10 s between SIGTERM and SIGKILL. */
+const SHUTDOWN_GRACE_MS = 8_000;
 
 /** Why the app must not start with this environment, or undefined when it may. */
 export function refusal(env: NodeJS.ProcessEnv): string | undefined {
@@ -33,6 +35,17 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<void>
     return;
   }
   const log = createLogger(env);
-  const { app } = createApp();
-  await run(app, { Octokit: MlreviewOctokit, log, env });
+  const { app, idle } = createApp();
+  const server = await run(app, { Octokit: MlreviewOctokit, log, env });
+  // Containers stop with SIGTERM: take no new deliveries, let running reviews end their check
+  // runs, but do not outstay the orchestrator's grace period.
+  process.once("SIGTERM", () => {
+    log.info("SIGTERM: finishing running reviews before exiting");
+    const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+    void server
+      .stop()
+      .catch(() => undefined)
+      .then(() => Promise.race([idle(), grace]))
+      .finally(() => process.exit(0));
+  });
 }

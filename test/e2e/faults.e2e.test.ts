@@ -133,3 +133,12 @@ describe("a push during a review", () => {
     expect(sim.reviews.filter((r) => r.commit_id === second)).toHaveLength(1);
   }, 30_000);
 });
+
+describe("stopping", () => {
+  it("exits cleanly on SIGTERM", async () => {
+    const other = await startApp(`127.0.0.1:1`);
+    await other.stop();
+    expect(await other.exit).toBe(0);
+    expect(other.logs.some((l) => l.includes("SIGTERM"))).toBe(true);
+  });
+});
