@@ -53,6 +53,7 @@ const WEIGHT_INIT_KINDS = new Set(["loop", "lightning", "keras"]);
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
+  if (!isEntryPoint(py, ctx.path) || seedingCalls(py).length > 0) return;
   const uses: { at: Span; what: string }[] = [];
   for (const call of py.calls) {
     const what = randomUse(call);
@@ -62,7 +63,6 @@ export default defineCheck((ctx) => {
     (t) => WEIGHT_INIT_KINDS.has(t.kind) && (t.kind !== "loop" || py.importsModule("torch")),
   );
   if (uses.length === 0 && training.length === 0) return;
-  if (!isEntryPoint(py, ctx.path) || seedingCalls(py).length > 0) return;
   // Draws count when the run's result depends on them: training, or a split/shuffle of the data.
   const shapesData = uses.some((u) => !/^`(torch|numpy\.random|random)\./.test(u.what));
   const trains = training.length > 0 || py.methodCalls("fit", "backward", "train").length > 0;
