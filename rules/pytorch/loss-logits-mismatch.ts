@@ -120,7 +120,9 @@ class Classifier {
       return inner?.kind === "prob" ? { kind: "logprob", op: `log(${inner.op})`, where: call } : undefined;
     }
     if (name && anyNameMatches(name, PASS_FUNCTIONS)) return this.of(positional(call)[0], at, depth + 1);
-    if (method && !name?.startsWith("torch.")) {
+    // `self.sigmoid(x)` is a module attribute, looked up below; `x.sigmoid()` is the tensor method.
+    const onSelf = receiverOf(call)?.text === "self";
+    if (method && !onSelf && !name?.startsWith("torch.")) {
       if (method === "sigmoid" || method === "softmax") return { kind: "prob", op: method, where: call };
       if (method === "log_softmax") return { kind: "logprob", op: method, where: call };
       if (PASS_METHODS.has(method)) return this.of(receiverOf(call), at, depth + 1);
