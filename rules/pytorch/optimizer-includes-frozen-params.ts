@@ -173,8 +173,11 @@ export default defineCheck((ctx) => {
     if (!fn || index < 0 || depth > 1) return [chain];
     const out: Chain[] = [];
     for (const call of py.calls) {
-      if (call.method !== fn.name || localCallee(py, call) !== fn) continue;
-      const arg = call.keywords.get(root) ?? call.args[index];
+      let arg: Node | undefined;
+      if (call.method === fn.name && localCallee(py, call) === fn)
+        arg = call.keywords.get(root) ?? call.args[index];
+      // `model.apply(freeze_bn)` runs the helper on every submodule of `model`.
+      else if (call.method === "apply" && index === 0 && call.args[0]?.text === fn.name) arg = call.receiver;
       const c = arg ? chainOf(arg, call) : undefined;
       if (c)
         out.push(...resolveLoopVar({ ...c, segs: [...c.segs, ...chain.segs.slice(1)] }, call, depth + 1));
