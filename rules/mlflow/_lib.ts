@@ -82,8 +82,10 @@ export function trainingLoops(py: PythonModel): Loop[] {
 export function trainingCalls(py: PythonModel): CallSite[] {
   return py.calls.filter((c) => {
     if (c.method === undefined || c.method === "backward" || !TRAIN_METHODS.test(c.method)) return false;
-    // `model.train()` / `model.train(False)` switch PyTorch modes; they train nothing.
+    // `model.train()` / `model.train(False)` switch PyTorch modes; they train nothing. A trainer's
+    // `train()` (Hugging Face, custom trainers) takes no arguments and does train.
     const args = c.args.length + c.keywords.size;
-    return args > 0 && !(c.method === "train" && args === 1 && boolValue(c.args[0]) !== undefined);
+    if (args === 0) return /trainer|learner/i.test(c.receiver?.text ?? "");
+    return !(c.method === "train" && args === 1 && boolValue(c.args[0]) !== undefined);
   });
 }
