@@ -186,8 +186,9 @@ export default defineCheck((ctx) => {
     const first = /`(\w+)`/.exec(found[0])?.[1] ?? "obj";
     ctx.report(call, {
       message:
-        `${found.join(", ")} is the same object on every iteration, yet passing it to \`.remote(...)\` serialises it ` +
-        "again for each call, and Ray stores a fresh copy in the object store per task. Put it there once before the " +
+        `${found.join(", ")} ${found.length > 1 ? "are the same objects" : "is the same object"} on every iteration, ` +
+        "yet passing it to `.remote(...)` serialises it again for each call, and Ray stores a fresh copy in the object " +
+        "store per task. Put it there once before the " +
         `loop, \`${first}_ref = ray.put(${first})\`, and pass \`${first}_ref\`; tasks receive the object itself (NumPy ` +
         "arrays zero-copy, read-only).",
     });
