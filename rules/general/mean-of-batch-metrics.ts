@@ -85,6 +85,15 @@ function countsBatches(py: PythonModel, divisor: Node, loop: Loop): boolean {
   return /^(n_?|num_?)?(batches|steps|iters|iterations)$|^(n|num)_?batch(es)?$/i.test(text);
 }
 
+/** What an accumulation adds: `v` in `acc += v` and in `acc = acc + v`. */
+function addedTo(a: Assignment, name: string): Node | undefined {
+  if (a.op === "+=") return a.value;
+  const v = a.value;
+  if (a.op !== "=" || v?.type !== "binary_operator" || v.childForFieldName("operator")?.text !== "+")
+    return undefined;
+  return v.childForFieldName("left")?.text === name ? (v.childForFieldName("right") ?? undefined) : undefined;
+}
+
 /** A per-batch ratio accumulated with `+=` in a batch loop, then divided by the number of batches. */
 function sumOverBatches(py: PythonModel, left: Node, right: Node, at: Node): string | undefined {
   const name = heldName(left);
@@ -92,10 +101,11 @@ function sumOverBatches(py: PythonModel, left: Node, right: Node, at: Node): str
   const fn = py.functionAt(at.startIndex);
   for (const a of py.assignments) {
     if (a.start >= at.startIndex) break;
-    if (a.op !== "+=" || !a.targets.includes(name) || py.functionAt(a) !== fn) continue;
-    const loop = batchLoop(py, a);
+    if (!a.targets.includes(name) || py.functionAt(a) !== fn) continue;
+    const added = addedTo(a, name);
+    const loop = added && batchLoop(py, a);
     if (!loop || at.startIndex < loop.end) continue;
-    if (isRatio(a.value) && countsBatches(py, right, loop)) return name;
+    if (isRatio(added) && countsBatches(py, right, loop)) return name;
   }
   return undefined;
 }
@@ -122,7 +132,6 @@ export default defineCheck((ctx) => {
   // torchmetrics accumulates per sample; equal batches (`drop_last=True`) make the plain mean exact.
   if (py.importsModule("torchmetrics") || /\bdrop_last\s*=\s*True\b/.test(ctx.text)) return;
   if (py.loops.length === 0) return;
-  if (!py.calls.some((c) => c.method === "append") && !py.assignments.some((a) => a.op === "+=")) return;
   const root = py.tree.rootNode;
   const seen = new Set<number>();
   const report = (node: Node, name: string) => {
