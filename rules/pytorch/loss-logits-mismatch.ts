@@ -25,39 +25,39 @@ interface Output {
 }
 type Expects = "logits" | "prob" | "logprob";
 
-const LOSS_CLASSES: Record<string, Expects> = {
-  "torch.nn.BCEWithLogitsLoss": "logits",
-  "torch.nn.CrossEntropyLoss": "logits",
-  "torch.nn.BCELoss": "prob",
-  "torch.nn.NLLLoss": "logprob",
-};
-const LOSS_FUNCTIONS: Record<string, Expects> = {
-  "torch.nn.functional.binary_cross_entropy_with_logits": "logits",
-  "torch.nn.functional.cross_entropy": "logits",
-  "torch.nn.functional.binary_cross_entropy": "prob",
-  "torch.nn.functional.nll_loss": "logprob",
-};
-const PROB_FUNCTIONS: Record<string, string> = {
-  "torch.sigmoid": "sigmoid",
-  "torch.nn.functional.sigmoid": "sigmoid",
-  "torch.special.expit": "sigmoid",
-  "torch.softmax": "softmax",
-  "torch.nn.functional.softmax": "softmax",
-  "torch.special.softmax": "softmax",
-};
+const LOSS_CLASSES = new Map<string, Expects>([
+  ["torch.nn.BCEWithLogitsLoss", "logits"],
+  ["torch.nn.CrossEntropyLoss", "logits"],
+  ["torch.nn.BCELoss", "prob"],
+  ["torch.nn.NLLLoss", "logprob"],
+]);
+const LOSS_FUNCTIONS = new Map<string, Expects>([
+  ["torch.nn.functional.binary_cross_entropy_with_logits", "logits"],
+  ["torch.nn.functional.cross_entropy", "logits"],
+  ["torch.nn.functional.binary_cross_entropy", "prob"],
+  ["torch.nn.functional.nll_loss", "logprob"],
+]);
+const PROB_FUNCTIONS = new Map<string, string>([
+  ["torch.sigmoid", "sigmoid"],
+  ["torch.nn.functional.sigmoid", "sigmoid"],
+  ["torch.special.expit", "sigmoid"],
+  ["torch.softmax", "softmax"],
+  ["torch.nn.functional.softmax", "softmax"],
+  ["torch.special.softmax", "softmax"],
+]);
 const LOGPROB_FUNCTIONS = [
   "torch.log_softmax",
   "torch.nn.functional.log_softmax",
   "torch.special.log_softmax",
 ];
-const LAYER_KINDS: Record<string, Kind> = {
-  "torch.nn.Sigmoid": "prob",
-  "torch.nn.Softmax": "prob",
-  "torch.nn.LogSoftmax": "logprob",
-  "torch.nn.Linear": "logits",
-  "torch.nn.Bilinear": "logits",
-  "torch.nn.LazyLinear": "logits",
-};
+const LAYER_KINDS = new Map<string, Kind>([
+  ["torch.nn.Sigmoid", "prob"],
+  ["torch.nn.Softmax", "prob"],
+  ["torch.nn.LogSoftmax", "logprob"],
+  ["torch.nn.Linear", "logits"],
+  ["torch.nn.Bilinear", "logits"],
+  ["torch.nn.LazyLinear", "logits"],
+]);
 // Shape and dtype changes that keep what the values mean.
 const PASS_METHODS = new Set([
   "squeeze",
@@ -112,7 +112,8 @@ class Classifier {
     const py = this.py;
     const name = calleeName(py, call);
     const method = methodName(call);
-    if (name && PROB_FUNCTIONS[name]) return { kind: "prob", op: PROB_FUNCTIONS[name], where: call };
+    const prob = name ? PROB_FUNCTIONS.get(name) : undefined;
+    if (prob) return { kind: "prob", op: prob, where: call };
     if (name && anyNameMatches(name, LOGPROB_FUNCTIONS))
       return { kind: "logprob", op: "log_softmax", where: call };
     if (name === "torch.log" || method === "log") {
@@ -150,7 +151,7 @@ class Classifier {
     if (!layer) return undefined;
     const name = calleeName(py, layer);
     if (!name) return undefined;
-    const kind = LAYER_KINDS[name];
+    const kind = LAYER_KINDS.get(name);
     if (kind) return { kind, op: `nn.${name.split(".").pop()}`, where: layer };
     const cls = this.modules.find((c) => c.name === name);
     return cls ? this.ofForward(cls) : undefined;
@@ -190,10 +191,10 @@ function lossCalls(py: PythonModel): LossCall[] {
   for (const a of py.assignments) {
     const ctor = asCall(a.value);
     const name = ctor ? calleeName(py, ctor) : undefined;
-    if (a.op === "=" && a.targets.length === 1 && name && LOSS_CLASSES[name]) instances.add(a.targets[0]);
+    if (a.op === "=" && a.targets.length === 1 && name && LOSS_CLASSES.has(name)) instances.add(a.targets[0]);
   }
   for (const c of py.calls) {
-    const fn = c.name ? LOSS_FUNCTIONS[c.name] : undefined;
+    const fn = c.name ? LOSS_FUNCTIONS.get(c.name) : undefined;
     if (fn) {
       out.push({ call: c.node, expects: fn, loss: `F.${c.name!.split(".").pop()}` });
       continue;
@@ -202,8 +203,9 @@ function lossCalls(py: PythonModel): LossCall[] {
     if (c.callee.type === "call") ctor = c.callee;
     else if (c.name && instances.has(c.name)) ctor = constructionOf(py, c.name, c);
     const ctorName = ctor ? calleeName(py, ctor) : undefined;
-    if (!ctor || !ctorName || !LOSS_CLASSES[ctorName]) continue;
-    out.push({ call: c.node, expects: LOSS_CLASSES[ctorName], loss: ctorName.split(".").pop()!, ctor });
+    const expects = ctorName ? LOSS_CLASSES.get(ctorName) : undefined;
+    if (!ctor || !ctorName || !expects) continue;
+    out.push({ call: c.node, expects, loss: ctorName.split(".").pop()!, ctor });
   }
   return out;
 }
