@@ -1,4 +1,4 @@
-import { boolValue, closest } from "../../src/engine/python/helpers.js";
+import { boolValue, closest, isWithin } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { fluent, isWithItem } from "./_lib.js";
 
@@ -22,6 +22,8 @@ export default defineCheck((ctx) => {
   const starts = fluent(py, "start_run");
   if (starts.length === 0) return;
   const ends = fluent(py, "end_run");
+  // This file's own helpers that end the active run (`finish_run()`, `self._close_tracking()`).
+  const enders = new Set(py.functions.filter((f) => ends.some((e) => isWithin(e, f))).map((f) => f.name));
   for (const call of starts) {
     if (isWithItem(py, call)) continue;
     // Handed to something else to manage: `stack.enter_context(mlflow.start_run())`, `return mlflow.start_run()`.
@@ -38,6 +40,7 @@ export default defineCheck((ctx) => {
     const loop = py.loopsAt(call).find((l) => py.functionAt(l) === fn);
     if (loop) {
       if (sameFn.some((e) => loop.start <= e.start && e.end <= loop.end)) continue;
+      if (py.callsIn(loop.body).some((c) => c.method !== undefined && enders.has(c.method))) continue;
       ctx.report(call, { message: boolValue(call.arg("nested")) === true ? IN_LOOP_NESTED : IN_LOOP });
     } else if (ends.length === 0) {
       ctx.report(call, { message: NEVER_ENDED });
