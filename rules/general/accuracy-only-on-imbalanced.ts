@@ -22,6 +22,11 @@ export default defineCheck((ctx) => {
       if (ctor && CLASSIFIER.test(ctor)) uses.push(c);
     }
   }
+  // Accuracy by hand: `acc = (pred == y).float().mean()`, `val_accuracy = correct / total`.
+  for (const a of py.assignments) {
+    if (a.op !== "=" || a.targets.length !== 1 || !/(^|_)acc(uracy)?$/i.test(a.targets[0]!)) continue;
+    if (/==|\.eq\s*\(|correct/.test(a.value?.text ?? "")) uses.push(a);
+  }
   if (uses.length === 0 || IMBALANCE_AWARE.test(ctx.text) || !imbalanceEvidence(py)) return;
   uses.sort((a, b) => a.line - b.line);
   const hit = firstReportable(ctx, uses);
