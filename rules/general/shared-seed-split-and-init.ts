@@ -19,6 +19,8 @@ const GLOBAL_INIT_SEEDS = [
   "lightning.pytorch.seed_everything",
   "lightning.fabric.seed_everything",
   "lightning.pytorch.utilities.seed.seed_everything",
+  "lightning.fabric.utilities.seed.seed_everything",
+  "accelerate.utils.set_seed",
   "transformers.set_seed",
   "keras.utils.set_random_seed",
   "tensorflow.random.set_seed",
