@@ -353,6 +353,10 @@ export function readByOtherTool(path: string, docs: readonly Document.Parsed[]):
     if (!c || typeof c.has !== "function") continue;
     if (c.has("apiVersion") && c.has("kind")) return true; // Kubernetes-style manifests
     if (c.has("openapi") || c.has("swagger")) return true;
+    if (c.has("runtime") && (c.has("handlers") || c.has("entrypoint") || c.has("instance_class")))
+      return true; // App Engine
+    // JSON Schema / Kwalify schemas describe other documents; tools, not PyYAML users, read them.
+    if (c.has("$schema") || (c.has("type") && (c.has("properties") || c.has("mapping")))) return true;
   }
   return false;
 }

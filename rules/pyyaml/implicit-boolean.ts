@@ -9,6 +9,10 @@ const TRUTHY = /^(?:yes|on)$/i;
 const FLAG_KEY =
   /^(?:(?:use|enable|disable|is|has|do|with|allow|should|skip|save|log|load|apply|freeze|print|show|keep|add|compute|normali[sz]e|run|no)_\w+|\w+_(?:enabled|disabled|flag|on|off)|enabled?|disabled?|debug|verbose|quiet|shuffle|pin_memory|drop_last|persistent_workers|pretrained|resume|deterministic|benchmark|fp16|bf16|amp|cuda|gpu|dry_run|overwrite|force|strict|bias|compile|augment|cache|active|required|fast_dev_run|sync_batchnorm|tensorboard|wandb|flag)$/i;
 
+// Keys whose values are words or codes: `mode: off`, `country: NO`, `answer: yes`.
+const TEXT_KEY =
+  /(?:^|_)(?:mode|modes|state|status|country|countries|lang|language|languages|locale|answer|answers|reply|response|label|labels|code|codes|region|policy|strategy|value|values|level|setting|name|names|type|kind|choice|choices|option|options|word|words|token|tokens|text|category|class|iso|abbr|abbrev|abbreviation|prefix|suffix|tag|tags|key|keys)$/i;
+
 function plainWord(node: unknown): node is Scalar & { source: string } {
   return (
     isScalar(node) &&
@@ -23,6 +27,7 @@ function plainWord(node: unknown): node is Scalar & { source: string } {
 export default defineCheck((ctx) => {
   const { yaml } = ctx;
   if (!/\b(?:yes|no|on|off)\b/i.test(ctx.text) || readByOtherTool(ctx.path, yaml.docs)) return;
+  const trueFalseStyle = /:\s*(?:true|false|True|False|TRUE|FALSE)\s*(?:#.*)?$/m.test(ctx.text);
   for (const doc of yaml.docs) {
     visit(doc, {
       Scalar(key, node, path) {
@@ -53,7 +58,9 @@ export default defineCheck((ctx) => {
         }
         if (!isPair(parent)) return;
         const k = isScalar(parent.key) ? String(parent.key.value) : "";
-        if (FLAG_KEY.test(k)) return;
+        // Many files write their flags as yes/no (`threadsafe: yes`); a word is taken for text only
+        // under a key that names text, or in a file that writes its booleans as true/false.
+        if (FLAG_KEY.test(k) || !(TEXT_KEY.test(k) || trueFalseStyle)) return;
         ctx.report(yaml.spanOf(node), {
           message:
             `PyYAML reads \`${word}\` as the boolean ${bool}, not the string "${word}" (YAML 1.2 parsers such as ruamel.yaml keep the string). ` +

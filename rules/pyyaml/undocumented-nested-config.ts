@@ -7,6 +7,8 @@ const MIN_DEPTH = 3;
 const MIN_KEYS = 6;
 // A `#` that starts a comment: at the line start or after whitespace (`a#b` is text in YAML).
 const COMMENT = /(^|\s)#/m;
+// Files that carry their documentation in values: `description: ...`, `help_text: ...`.
+const DOC_KEY = /^(?:description|desc|help|help_text|doc|docs|docstring|comment|comments|_comment|notes?)$/i;
 
 interface DeepKey {
   node: YamlNode;
@@ -19,6 +21,7 @@ export default defineCheck((ctx) => {
   if (readByOtherTool(ctx.path, yaml.docs) || notAConfig(ctx.path)) return;
   if (yaml.maxDepth() < MIN_DEPTH) return;
   let keys = 0;
+  let documented = false;
   let depth = 0;
   const deep: DeepKey[] = [];
   const walk = (n: unknown, level: number, path: string[]) => {
@@ -31,13 +34,15 @@ export default defineCheck((ctx) => {
     for (const pair of n.items) {
       if (!isPair(pair) || !isScalar(pair.key)) continue;
       keys++;
-      const here = [...path, String(pair.key.value)];
+      const key = String(pair.key.value);
+      if (DOC_KEY.test(key)) documented = true;
+      const here = [...path, key];
       if (level >= MIN_DEPTH) deep.push({ node: pair.key, path: here.join(".") });
       walk(pair.value, level + 1, here);
     }
   };
   walk(yaml.docs[0].contents, 1, []);
-  if (depth < MIN_DEPTH || keys < MIN_KEYS) return;
+  if (depth < MIN_DEPTH || keys < MIN_KEYS || documented) return;
   const first = deep.find((d) => ctx.isAdded(yaml.spanOf(d.node).line));
   if (!first) return;
   ctx.report(yaml.spanOf(first.node), {
