@@ -1,7 +1,7 @@
 import { anyNameMatches } from "../../src/engine/names.js";
-import { isTestPath, literal } from "../../src/engine/python/helpers.js";
-import type { Param, PythonModel } from "../../src/engine/python/model.js";
-import { defineCheck } from "../../src/engine/rule.js";
+import { isTestPath, literal, statementOf } from "../../src/engine/python/helpers.js";
+import type { FunctionDef, Param, PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck, type FixInput } from "../../src/engine/rule.js";
 import { lightningModules, savesHyperparameters } from "./_lib.js";
 
 // Arguments that are sub-networks or callables rather than hyperparameters. Lightning itself asks
@@ -27,6 +27,38 @@ function isComponent(py: PythonModel, p: Param): boolean {
   return type !== undefined && anyNameMatches(type, MODULE_TYPES);
 }
 
+// `super().__init__(...)` and `super(Cls, self).__init__(...)`.
+const SUPER_INIT = /^super\s*\(\s*(?:\w+\s*,\s*self\s*)?\)\s*\.\s*__init__$/;
+
+/**
+ * The call inserted on the line after `super().__init__()`, components left out as Lightning
+ * asks. The edit spans from `def` so that the suggestion covers the line the comment is on.
+ */
+function insertAfterSuper(
+  text: string,
+  py: PythonModel,
+  init: FunctionDef,
+  components: string[],
+): FixInput | undefined {
+  const sup = py.callsIn(init.body, { direct: true }).find((c) => SUPER_INIT.test(c.callee.text));
+  if (!sup) return undefined;
+  const stmt = statementOf(sup.node);
+  if (stmt.parent?.id !== init.body.id || stmt.type !== "expression_statement") return undefined;
+  const lineStart = text.lastIndexOf("\n", stmt.startIndex) + 1;
+  const indent = text.slice(lineStart, stmt.startIndex);
+  if (!/^\s*$/.test(indent)) return undefined;
+  const ignore = components.length > 0 ? `ignore=[${components.map((c) => `"${c}"`).join(", ")}]` : "";
+  return {
+    description: "record the __init__ arguments with save_hyperparameters()",
+    edits: [
+      {
+        at: { start: init.start, end: stmt.endIndex },
+        text: `${text.slice(init.start, stmt.endIndex)}\n${indent}self.save_hyperparameters(${ignore})`,
+      },
+    ],
+  };
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (isTestPath(ctx.path)) return;
@@ -38,18 +70,21 @@ export default defineCheck((ctx) => {
     if (savesHyperparameters(py, cls)) continue;
     // Old code assigns `self.hparams` directly; it records them too, just differently.
     if (py.assignmentsIn(init.body).some((a) => a.targets.some((t) => /^self\.hparams\b/.test(t)))) continue;
-    const names = params
-      .filter((p) => !isComponent(py, p))
-      .map((p) => `\`${p.name}\``)
-      .slice(0, 4)
-      .join(", ");
+    const hparams = params.filter((p) => !isComponent(py, p)).map((p) => `\`${p.name}\``);
+    const shown = hparams.slice(0, 4).join(", ") + (hparams.length > 4 ? ", ..." : "");
     ctx.report(init, {
       message:
-        `\`${cls.name}.__init__\` takes arguments (${names}${params.length > 4 ? ", ..." : ""}) but never calls ` +
+        `\`${cls.name}.__init__\` takes arguments (${shown}) but never calls ` +
         "`self.save_hyperparameters()`, so checkpoints do not record them: `load_from_checkpoint` calls `__init__` " +
         "with only what you pass again (defaults otherwise), which fails or builds a different model, and loggers " +
         "do not show the run's settings. Call `self.save_hyperparameters()` " +
         "right after `super().__init__()` (with `ignore=[...]` for sub-modules passed in).",
+      fix: insertAfterSuper(
+        ctx.text,
+        py,
+        init,
+        params.filter((p) => isComponent(py, p)).map((p) => p.name),
+      ),
     });
   }
 });
