@@ -4,7 +4,7 @@ import { fluent, onTriggerLine } from "./_lib.js";
 
 // A helper of the project's own that presumably configures tracking (`setup_mlflow(cfg)`).
 const SETUP_HELPER =
-  /^_?(setup|set_up|init|initialize|initialise|configure|config|connect)_?\w*(mlflow|tracking|tracker)/i;
+  /^_?(setup|set_up|init|initialize|initialise|configure|config|connect)_?\w*(mlflow|tracking|tracker)|^_?(mlflow|tracking|tracker)_?(setup|init|initialize|initialise|config|configure|connect)/i;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
