@@ -26,7 +26,7 @@ export function trainingRuns(ctx: CheckContext): TrainingRun[] {
 }
 
 /** The call that built a method call's receiver: `Trainer(...)` for `trainer.fit(...)` or `Trainer(...).fit(...)`. */
-export function receiverCall(py: PythonModel, call: CallSite): CallSite | undefined {
+function receiverCall(py: PythonModel, call: CallSite): CallSite | undefined {
   let recv: Node | undefined = call.receiver;
   if (recv && (recv.type === "identifier" || recv.type === "attribute")) {
     const a = py.lastAssignment(recv.text.replace(/\s+/g, ""), call);
@@ -49,7 +49,7 @@ export function reportRun(
   const candidates: { line: number; run: TrainingRun }[] = [];
   for (const run of runs) {
     candidates.push({ line: run.site.at.line, run });
-    // A Hugging Face run is set up on its `Trainer(...)` line; `trainer.train()` matches no trigger.
+    // A Hugging Face run is set up on its `Trainer(...)` line, which rules waking on `Trainer(` report on.
     if (run.trainer && run.site.kind === "hf") candidates.push({ line: run.trainer.line, run });
   }
   candidates.sort((a, b) => a.line - b.line);
