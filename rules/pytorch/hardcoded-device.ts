@@ -71,6 +71,14 @@ export default defineCheck((ctx) => {
       report(v, `\`${k}=${v.text}\``, fallback(v));
     }
   }
+  // `def __init__(self, device="cuda")`: callers that pass nothing get CUDA, with no fallback.
+  for (const fn of py.functions) {
+    for (const p of fn.params) {
+      if (p.default && /device/i.test(p.name) && isCudaString(p.default)) {
+        report(p.default, `The default \`${p.name}=${p.default.text}\``, fallback(p.default));
+      }
+    }
+  }
   for (const a of py.assignments) {
     if (a.op !== "=" || a.targets.length !== 1 || !/device/i.test(a.targets[0])) continue;
     const v = a.value;

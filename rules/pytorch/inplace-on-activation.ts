@@ -26,8 +26,11 @@ import {
 const SAVES_OUTPUT = [
   "sigmoid",
   "tanh",
+  "tan",
   "exp",
+  "exp2",
   "expm1",
+  "reciprocal",
   "softmax",
   "log_softmax",
   "softmin",
