@@ -129,8 +129,10 @@ export default defineCheck((ctx) => {
   // Test fixtures build these patterns on purpose.
   if (isTestPath(ctx.path)) return;
   const { py } = ctx;
-  // torchmetrics accumulates per sample; equal batches (`drop_last=True`) make the plain mean exact.
-  if (py.importsModule("torchmetrics") || /\bdrop_last\s*=\s*True\b/.test(ctx.text)) return;
+  // torchmetrics accumulates per sample; equal batches (`drop_last=True`, or one sample per batch)
+  // make the plain mean exact.
+  if (py.importsModule("torchmetrics") || /\bdrop_last\s*=\s*True\b|\bbatch_size\s*=\s*1\b/.test(ctx.text))
+    return;
   if (py.loops.length === 0) return;
   const root = py.tree.rootNode;
   const seen = new Set<number>();
