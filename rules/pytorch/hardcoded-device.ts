@@ -73,6 +73,8 @@ export default defineCheck((ctx) => {
   }
   // `def __init__(self, device="cuda")`: callers that pass nothing get CUDA, with no fallback.
   for (const fn of py.functions) {
+    // CLI commands (Typer, Click, Hydra) take the default from whoever runs them.
+    if (fn.decorators.some((d) => /(command|option|argument|\.main)$/.test(d))) continue;
     for (const p of fn.params) {
       if (p.default && /device/i.test(p.name) && isCudaString(p.default)) {
         report(p.default, `The default \`${p.name}=${p.default.text}\``, fallback(p.default));
