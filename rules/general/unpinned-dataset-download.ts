@@ -88,7 +88,7 @@ function unpinned(py: PythonModel, call: CallSite): { why: string; raw: boolean 
   }
   const url = textOf(py, call.args[0] ?? call.keywords.get("url"), call);
   const pinnedUrl = url !== undefined && COMMIT_IN_URL.test(url);
-  if (call.is("urllib.request.urlretrieve", "wget.download")) {
+  if (call.is("urllib.request.urlretrieve", "wget.download", "gdown.download")) {
     return pinnedUrl
       ? undefined
       : { why: `\`${call.method}\` downloads the file with no checksum`, raw: true };
