@@ -15,6 +15,8 @@ const SIGNATURE_SECTION = /^(trainer|pl_trainer|lightning_trainer)$/i;
 const PY_CONFIG_NAME =
   /^(config|cfg|conf|params|hparams|hyperparams|settings|defaults?|\w+_(config|cfg|conf|params|settings))$/i;
 
+const CONFIG_CLASS = /(Config|Cfg|Conf|Settings|Params|Hparams|HParams|Args|Arguments)$/;
+
 interface Key {
   name: string;
   line: number;
@@ -95,12 +97,34 @@ function dictKeys(value: Node): Key[] {
   return out;
 }
 
+/** Config classes: dataclasses, attrs classes and Pydantic models named like a config. */
+function configClassFields(ctx: CheckContext): Key[][] {
+  const { py } = ctx;
+  const out: Key[][] = [];
+  for (const cls of py.classes) {
+    if (!CONFIG_CLASS.test(cls.name)) continue;
+    const declared =
+      cls.decorators.some((d) =>
+        /^(dataclasses\.dataclass|dataclass|attr\.s|attrs\.define|attr\.define)$/.test(d),
+      ) || cls.bases.some((b) => /^pydantic(_settings)?\.(BaseModel|BaseSettings)$/.test(b));
+    if (!declared) continue;
+    const body = cls.body;
+    const fields = py
+      .assignmentsIn(body)
+      .filter((a) => a.node.parent?.parent?.id === body.id && a.targets.length === 1)
+      .map((a) => ({ name: a.targets[0], line: a.line }));
+    out.push(fields);
+  }
+  return out;
+}
+
 function checkPython(ctx: CheckContext): void {
   if (isTestPath(ctx.path)) return;
   for (const a of ctx.py.assignments) {
     if (a.op !== "=" || a.targets.length !== 1 || !a.value || !PY_CONFIG_NAME.test(a.targets[0])) continue;
     report(ctx, dictKeys(a.value));
   }
+  for (const fields of configClassFields(ctx)) report(ctx, fields);
 }
 
 export default defineCheck((ctx) => {
