@@ -1,5 +1,6 @@
 import { type RayRemote, rayRemotes } from "../../src/engine/python/frameworks.js";
 import { isTestPath } from "../../src/engine/python/helpers.js";
+import type { PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { RESOURCE_KEYS } from "./_lib.js";
 
@@ -7,15 +8,22 @@ import { RESOURCE_KEYS } from "./_lib.js";
 const USES_CUDA = /\.cuda\s*\(|["']cuda(?::\d+)?["']|torch\.cuda\.|device_map\s*=|\bnum_gpus\b/;
 const USES_MODEL = /\bfrom_pretrained\s*\(|\btorch\.load\s*\(|\.to\s*\(\s*device\b|\bpipeline\s*\(/;
 
-function givesResources(remote: RayRemote): boolean {
-  return remote.optionCalls.some((c) => c.hasSplat || RESOURCE_KEYS.some((k) => c.keywords.has(k)));
+function givesResources(py: PythonModel, remote: RayRemote): boolean {
+  const calls = [...remote.optionCalls];
+  // `ray.remote(fn).options(num_gpus=1)`: the options hang off the site itself.
+  const parent = remote.site.parent;
+  if (parent?.type === "attribute" && parent.childForFieldName("attribute")?.text === "options") {
+    const options = py.calls.find((c) => c.callee.id === parent.id);
+    if (options) calls.push(options);
+  }
+  return calls.some((c) => c.hasSplat || RESOURCE_KEYS.some((k) => c.keywords.has(k)));
 }
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (isTestPath(ctx.path)) return;
   for (const remote of rayRemotes(py)) {
-    if (givesResources(remote)) continue;
+    if (givesResources(py, remote)) continue;
     const body = remote.def.node.text;
     const what = remote.kind === "actor" ? "actor" : "task";
     const defaults =
