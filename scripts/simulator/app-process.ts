@@ -62,7 +62,7 @@ export async function startApp(gheHost: string, env: Record<string, string> = {}
   child.stderr?.on("data", collect);
   const exit = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 20_000;
+  const until = Date.now() + 45_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the app exited: ${logs.join("\n")}`);
     try {

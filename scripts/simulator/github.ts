@@ -263,7 +263,7 @@ export class GitHubSimulator {
   }
 
   /** Resolves once `sha`'s check runs are all completed (and at least `count` exist). */
-  async settled(sha: string, count = 1, timeoutMs = 20_000): Promise<void> {
+  async settled(sha: string, count = 1, timeoutMs = 30_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const runs = this.checkRuns.filter((r) => r.head_sha === sha);

@@ -43,6 +43,9 @@ interface HttpErrorLike {
   status?: number;
   message?: string;
   response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
+  /** GraphQL answers a spent limit with 200 and an error of type RATE_LIMITED. */
+  errors?: { type?: string }[];
+  headers?: Record<string, string | number | undefined>;
 }
 
 export interface CallLog {
@@ -85,6 +88,11 @@ export class GitHubClient {
 
   /** How long to wait before retrying, or undefined when the error is not worth a retry. */
   private retryDelay(err: HttpErrorLike, status: number | undefined, attempt: number): number | undefined {
+    if (err.errors?.some((e) => e.type === "RATE_LIMITED")) {
+      const reset = Number(err.headers?.["x-ratelimit-reset"]) * 1000;
+      return Number.isFinite(reset) ? Math.max(0, reset - this.policy.now()) + 1000 : 60_000;
+    }
+    if (err.errors) return undefined;
     const headers = err.response?.headers ?? {};
     const retryAfter = Number(headers["retry-after"]);
     if (

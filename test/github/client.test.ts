@@ -50,3 +50,19 @@ describe("GitHub client retries", () => {
     expect(gh.calls).toBeLessThanOrEqual(8 + DEFAULT_RETRY.budget);
   });
 });
+
+describe("GraphQL limits", () => {
+  it("waits for the reset of a RATE_LIMITED GraphQL answer, and does not retry other GraphQL errors", async () => {
+    const { gh, sleeps } = client(2_000_000);
+    let n = 0;
+    const limited = Object.assign(new Error("API rate limit exceeded"), {
+      errors: [{ type: "RATE_LIMITED" }],
+      headers: { "x-ratelimit-reset": "2005" },
+    });
+    expect(await gh.call("q", async () => (n++ === 0 ? Promise.reject(limited) : "ok"))).toBe("ok");
+    expect(sleeps).toEqual([6000]);
+    const bad = Object.assign(new Error("Field 'x' doesn't exist"), { errors: [{ type: "undefinedField" }] });
+    await expect(gh.call("q", async () => Promise.reject(bad))).rejects.toBeInstanceOf(GitHubError);
+    expect(sleeps).toHaveLength(1);
+  });
+});
