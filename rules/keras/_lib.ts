@@ -114,7 +114,7 @@ export function kerasModelCall(calls: Calls, receiver: Node | undefined, at: Cal
 }
 
 /** True when `receiver` is compiled with `.compile(...)` in the same scope before `at`: a Keras model. */
-export function compiledBefore(py: PythonModel, receiver: Node | undefined, at: CallSite): boolean {
+function compiledBefore(py: PythonModel, receiver: Node | undefined, at: CallSite): boolean {
   const name = receiver?.text.replace(/\s+/g, "");
   if (!name) return false;
   const fn = py.functionAt(at);
@@ -126,12 +126,6 @@ export function compiledBefore(py: PythonModel, receiver: Node | undefined, at: 
 }
 
 export type Activation = "softmax" | "sigmoid" | "linear";
-
-export interface OutputLayer {
-  /** The layer constructor call (`layers.Dense(10, activation="softmax")`). */
-  layer: CallSite;
-  activation: Activation;
-}
 
 const ACTIVATION_NAMES: Record<string, Activation> = {
   "keras.activations.softmax": "softmax",

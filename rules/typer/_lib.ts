@@ -24,8 +24,6 @@ export interface CliParam {
   fn: FunctionDef;
   /** The declared type with `Annotated[...]` unwrapped, as text (`str`, `Optional[Path]`). */
   type?: string;
-  /** The node of that type (the whole annotation when it is not `Annotated`). */
-  typeNode?: Node;
   /** The `typer.Option(...)` / `typer.Argument(...)` call, in the default or in `Annotated`. */
   info?: CallSite;
   /** The parameter's default value: `typer.Option`'s first argument in the old style. */
@@ -113,12 +111,10 @@ export function cliParams(py: PythonModel, fn: FunctionDef): CliParam[] {
     const info = infos.find((c) => span.start <= c.start && c.end <= span.end);
     const ann = param.annotation;
     let type = ann?.text;
-    let typeNode = ann;
     let inAnnotation = false;
     const m = type ? ANNOTATED.exec(type.trim()) : null;
     if (m && ann) {
       type = splitTop(m[1])[0];
-      typeNode = firstTypeArg(ann) ?? ann;
       inAnnotation = info !== undefined && ann.startIndex <= info.start && info.end <= ann.endIndex;
     }
     let def = param.default;
@@ -132,7 +128,7 @@ export function cliParams(py: PythonModel, fn: FunctionDef): CliParam[] {
         def = shared.arg("default", 0);
       }
     }
-    out.push({ param, fn, type: type?.trim(), typeNode, info: option, default: def });
+    out.push({ param, fn, type: type?.trim(), info: option, default: def });
   }
   return out;
 }
@@ -165,20 +161,6 @@ function splitTop(text: string): string[] {
   return parts.map((p) => p.trim());
 }
 
-/** The node of `T` in `Annotated[T, ...]`, whatever shape the grammar gives the subscript. */
-function firstTypeArg(ann: Node): Node | undefined {
-  let n: Node | null | undefined = ann;
-  for (let i = 0; n && i < 4; i++) {
-    if (n.type === "subscript") return n.childForFieldName("subscript") ?? undefined;
-    if (n.type === "generic_type") {
-      const params = n.namedChildren.find((c) => c?.type === "type_parameter");
-      return params?.namedChildren[0] ?? undefined;
-    }
-    n = n.namedChildren[0];
-  }
-  return undefined;
-}
-
 /** `str`, `Optional[str]`, `str | None`, `Union[str, None]`: the optional wrapper removed. */
 export function baseType(type: string | undefined): string | undefined {
   if (!type) return undefined;
@@ -189,9 +171,4 @@ export function baseType(type: string | undefined): string | undefined {
   const parts = union ? splitTop(union[1]) : t.includes("|") ? t.split("|") : [t];
   const rest = parts.filter((p) => p !== "None");
   return rest.length === 1 ? rest[0] : t;
-}
-
-/** The literal help text given to an Option/Argument call, with its node. */
-export function helpOf(info: CallSite | undefined): Node | undefined {
-  return info?.keywords.get("help");
 }
