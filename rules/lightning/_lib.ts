@@ -111,8 +111,9 @@ export function localDatasetClasses(py: PythonModel): Set<string> {
   return names;
 }
 
-/** Parameter names that say "this is a dataset or a frame": `dataset`, `train_ds`, `df`, `val_df`. */
-export const DATASET_PARAM = /^(?:[a-z]+_)?(?:dataset|ds|df|dataframe)$/i;
+/** Parameter names that say "this is a dataset or a frame": `dataset`, `train_ds`, `df`, `val_df`, `train_set`. */
+export const DATASET_PARAM =
+  /^(?:[a-z]+_)?(?:dataset|ds|df|dataframe)$|^(?:train|val|valid|test|eval)_?(?:data|set)$/i;
 
 const DATA_ANNOTATIONS = [
   "torch.utils.data.Dataset",

@@ -12,10 +12,6 @@ import {
   localDatasetClasses,
 } from "./_lib.js";
 
-// Annotations that say a `dataset`-named parameter is not a dataset (a name, a path, a size).
-const NOT_DATA_ANNOTATION =
-  /^(?:Optional\[)?(?:str|int|float|bool|Path|pathlib\.Path|os\.PathLike|dict|Dict)\b/;
-
 // Project dataset classes imported from elsewhere are spelled like one: `TextDataset`, `data.CocoDataset`.
 const DATASET_CLASS = /(?:^|\.)[A-Z]\w*Dataset$/;
 
@@ -36,8 +32,8 @@ function savedAsHparam(py: PythonModel, cls: ClassDef, param: string): boolean {
 
 function isDatasetParam(py: PythonModel, p: Param): boolean {
   if (isDataAnnotation(py, p.annotation)) return true;
-  if (!DATASET_PARAM.test(p.name)) return false;
-  if (p.annotation && NOT_DATA_ANNOTATION.test(p.annotation.text)) return false;
+  // Any other annotation (`DataConfig`, `str`) says what it is; only bare names are guessed from.
+  if (p.annotation || !DATASET_PARAM.test(p.name)) return false;
   // `dataset="mnist"` names a dataset rather than holding one.
   const d = literal(p.default);
   return d === undefined || d.kind === "none";
