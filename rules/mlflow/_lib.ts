@@ -1,4 +1,3 @@
-import type { Node } from "web-tree-sitter";
 import { constructorOf } from "../../src/engine/python/flow.js";
 import { boolValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
@@ -39,14 +38,20 @@ export function isWithItem(py: PythonModel, call: CallSite): boolean {
   return py.withsAt(call).some((w) => w.items.some((i) => i.value.startIndex === call.start));
 }
 
-/** The `with mlflow.start_run()` blocks of the file. */
-export function runBlocks(py: PythonModel): { call: CallSite; body: Node }[] {
-  const out: { call: CallSite; body: Node }[] = [];
-  for (const call of fluent(py, "start_run")) {
+/** The stretch of code a run covers: a `with` body, or from a bare `start_run()` to the end of its scope. */
+export interface RunRegion {
+  call: CallSite;
+  start: number;
+  end: number;
+}
+
+export function runRegions(py: PythonModel): RunRegion[] {
+  return fluent(py, "start_run").map((call) => {
     const w = py.withsAt(call).find((b) => b.items.some((i) => i.value.startIndex === call.start));
-    if (w) out.push({ call, body: w.body });
-  }
-  return out;
+    if (w) return { call, start: w.body.startIndex, end: w.body.endIndex };
+    const scope = py.functionAt(call)?.body ?? py.tree.rootNode;
+    return { call, start: call.end, end: scope.endIndex };
+  });
 }
 
 /** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */

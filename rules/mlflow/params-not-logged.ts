@@ -1,10 +1,17 @@
-import type { Node } from "web-tree-sitter";
 import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
 import { rootName } from "../../src/engine/python/flow.js";
-import { isWithin, namesIn } from "../../src/engine/python/helpers.js";
+import { namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { autologCalls, fluent, onTriggerLine, runBlocks, trainingCalls, trainingLoops } from "./_lib.js";
+import {
+  autologCalls,
+  fluent,
+  onTriggerLine,
+  type RunRegion,
+  runRegions,
+  trainingCalls,
+  trainingLoops,
+} from "./_lib.js";
 
 // Calls that record the run's configuration some other way: a client or logger API, Lightning's
 // hyperparameter logging, or a config file logged as an artifact.
@@ -37,14 +44,14 @@ function recordsParams(py: PythonModel): boolean {
   });
 }
 
-/** The first training step (a fit call or a training loop) inside `scope`, in the same function as `at`. */
+/** The first training step (a fit call or a training loop) inside `region`, in the same function as `at`. */
 function firstTraining(
   py: PythonModel,
-  scope: Node,
+  region: RunRegion,
   at: CallSite,
 ): { span: Span; trained?: string } | undefined {
   const fn = py.functionAt(at);
-  const inScope = (s: Span) => isWithin(s, scope) && py.functionAt(s) === fn;
+  const inScope = (s: Span) => region.start <= s.start && s.end <= region.end && py.functionAt(s) === fn;
   const call = trainingCalls(py).find(inScope);
   const loop = trainingLoops(py).find(inScope);
   if (call && (!loop || call.start < loop.start)) {
@@ -84,10 +91,10 @@ export default defineCheck((ctx) => {
   }
   if (explicit.length === 0 || explicit.length !== py.methodCalls("log_param", "log_params").length) return;
   // Parameters logged, but only once training is over: a crash loses them and the live run shows none.
-  for (const { body } of runBlocks(py)) {
-    const inBlock = explicit.filter((c) => isWithin(c, body));
+  for (const region of runRegions(py)) {
+    const inBlock = explicit.filter((c) => region.start <= c.start && c.end <= region.end);
     if (inBlock.length === 0) continue;
-    const training = firstTraining(py, body, inBlock[0]);
+    const training = firstTraining(py, region, inBlock[0]);
     if (!training || inBlock.some((c) => c.start < training.span.end)) continue;
     const late = inBlock.find((c) => {
       if (FITTED_VALUE.test(c.argsNode.text)) return false;
