@@ -26,6 +26,27 @@ interface Features {
   assignment?: Assignment;
 }
 
+const FRAME_ATTRIBUTES = new Set([
+  "values",
+  "index",
+  "columns",
+  "shape",
+  "dtypes",
+  "T",
+  "iloc",
+  "loc",
+  "at",
+  "iat",
+  "size",
+  "ndim",
+  "empty",
+  "data",
+  "target",
+  "str",
+  "dt",
+  "cat",
+]);
+
 const CONSUMERS = [
   "sklearn.model_selection.train_test_split",
   "sklearn.model_selection.cross_val_score",
@@ -120,6 +141,14 @@ function targetOf(
   const traced = boundValue(py, node, at);
   if (traced) [expr, assignment] = traced;
   expr = unwrap(expr);
+  if (expr.type === "attribute") {
+    // `df.price`: attribute access to a column, unless it names a DataFrame property.
+    const frame = expr.childForFieldName("object");
+    const col = expr.childForFieldName("attribute")?.text;
+    if (frame?.type !== "identifier" || !col || FRAME_ATTRIBUTES.has(col) || py.imports.has(frame.text))
+      return undefined;
+    return { frame: frame.text, key: `s:${col}`, display: `"${col}"`, assignment };
+  }
   if (expr.type !== "subscript") return undefined;
   const frame = expr.childForFieldName("value");
   if (frame?.type !== "identifier") return undefined;
@@ -174,6 +203,18 @@ function listHas(list: string[], key: string): boolean | undefined {
 }
 
 function featuresOf(
+  py: PythonModel,
+  node: Node,
+  at: CallSite,
+  consts: Map<string, string>,
+): Features | undefined {
+  const traced = tracedFeatures(py, node, at, consts);
+  if (traced || node.type !== "identifier" || py.imports.has(node.text)) return traced;
+  // The name itself may be the frame (`df = load(); model.fit(df, df["y"])`).
+  return { frame: node.text, expr: node, frameNode: node };
+}
+
+function tracedFeatures(
   py: PythonModel,
   node: Node,
   at: CallSite,
