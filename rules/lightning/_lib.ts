@@ -129,7 +129,10 @@ const DATA_ANNOTATIONS = [
 /** True when an annotation names a dataset, frame or array type. */
 export function isDataAnnotation(py: PythonModel, annotation: Node | undefined): boolean {
   if (!annotation) return false;
-  const text = annotation.text.replace(/^Optional\[(.*)\]$/, "$1");
+  const text = annotation.text
+    .replace(/^Optional\[(.*)\]$/, "$1")
+    .replace(/^\s*None\s*\|\s*|\s*\|\s*None\s*$/g, "")
+    .replace(/^["'](.*)["']$/, "$1");
   const name = py.resolve(text);
   return name !== undefined && DATA_ANNOTATIONS.includes(name);
 }
