@@ -2,6 +2,20 @@ import { numberValue } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { Calls, isKerasModel } from "./_lib.js";
 
+const OTHER_FIT_LIBRARIES = [
+  "torch",
+  "lightning",
+  "darts",
+  "skorch",
+  "fastai",
+  "pytorch_tabnet",
+  "neuralforecast",
+  "gluonts",
+  "autogluon",
+];
+const MODEL_NAME =
+  /^(?:self\.)?(?:\w+_)?(?:model|net|network|clf|classifier|regressor|autoencoder|encoder|ae|vae|gan|cnn|rnn|lstm|mlp)(?:_?\d+)?$/i;
+
 // Below this, a run is short enough that stopping early or keeping the best epoch matters little.
 const MANY_EPOCHS = 10;
 
@@ -10,10 +24,15 @@ export default defineCheck((ctx) => {
   const fits = py.methodCalls("fit").filter((c) => c.keywords.has("epochs"));
   if (fits.length === 0) return;
   const calls = new Calls(py);
+  // A model built elsewhere (`model = build_model()` from another module) in a file that uses no
+  // other deep-learning library that takes `fit(..., epochs=)`.
+  const kerasOnly =
+    py.importsModule("keras", "tensorflow", "tf_keras") && !py.importsModule(...OTHER_FIT_LIBRARIES);
   for (const fit of fits) {
     if (fit.hasSplat || fit.keywords.has("callbacks")) continue;
     const receiver = fit.receiver;
-    if (!receiver || !isKerasModel(calls, receiver, fit)) continue;
+    if (!receiver || !(isKerasModel(calls, receiver, fit) || (kerasOnly && MODEL_NAME.test(receiver.text))))
+      continue;
     const epochsNode = fit.keywords.get("epochs")!;
     const epochs = numberValue(calls.valueOf(epochsNode, fit));
     if (epochs !== undefined && epochs < MANY_EPOCHS) continue;
