@@ -106,7 +106,8 @@ const SAFE_FUNCTIONS =
 const TENSOR_FACTORIES =
   /^torch\.(tensor|zeros|ones|randn|rand|empty|full|arange|linspace|eye|zeros_like|ones_like|randn_like|rand_like|empty_like|full_like)$/;
 
-type Origin = { kind: "output" | "loss" | "parameter" | "leaf"; text: string };
+/** Why a value is in the graph; `via` is the line of the call that passed it into a helper. */
+type Origin = { kind: "output" | "loss" | "parameter" | "leaf"; text: string; via?: number };
 
 class Tracer {
   private readonly seen = new Set<number>();
@@ -155,11 +156,36 @@ class Tracer {
     const param = this.parameterLoopTarget(name, at);
     if (param) return param;
     const binding = bindingOf(py, name, at);
-    if (!binding?.value || this.seen.has(binding.start)) return undefined;
+    if (!binding) return this.ofParameter(name, at, depth);
+    if (!binding.value || this.seen.has(binding.start)) return undefined;
     // A value computed with gradients off carries no graph, wherever it is used later.
     if (gradDisabledAt(py, binding)) return undefined;
     this.seen.add(binding.start);
     return this.origin(binding.value, binding, depth + 1);
+  }
+
+  /**
+   * A helper's parameter (`def to_numpy(t): return t.numpy()`) holds a graph tensor when a call
+   * in this file passes one: `to_numpy(model(x))`, `self.log_array(loss)`.
+   */
+  private ofParameter(name: string, at: Span, depth: number): Origin | undefined {
+    const py = this.py;
+    const fn = py.functionAt(at);
+    if (!fn || this.seen.has(fn.start)) return undefined;
+    const index = fn.params.findIndex((p) => p.name === name && !p.variadic);
+    if (index < 0) return undefined;
+    this.seen.add(fn.start);
+    const shift = fn.isMethod ? 1 : 0;
+    for (const call of py.calls) {
+      const direct = !fn.isMethod && call.name === fn.name && call.callee.type === "identifier";
+      const onSelf = fn.isMethod && call.method === fn.name && call.receiver?.text === "self";
+      if ((!direct && !onSelf) || (fn.start <= call.start && call.end <= fn.end)) continue;
+      if (gradDisabledAt(py, call)) continue;
+      const arg = call.arg(name, index - shift);
+      const o = arg ? this.origin(arg, call, depth + 1) : undefined;
+      if (o) return { ...o, via: call.line };
+    }
+    return undefined;
   }
 
   /** True when `obj` (`model.conv1`, `self.encoder.fc`) is a module or hangs off one. */
@@ -261,7 +287,7 @@ export default defineCheck((ctx) => {
       : undefined;
     ctx.report(call.callee.childForFieldName("attribute") ?? call, {
       message:
-        `\`${(base ?? recv).text.length > 40 ? "this tensor" : (base ?? recv).text}\` ${WHAT[origin.kind](origin.text)}: \`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
+        `\`${(base ?? recv).text.length > 40 ? "this tensor" : (base ?? recv).text}\` ${WHAT[origin.kind](origin.text)}${origin.via ? ` (passed in on line ${origin.via})` : ""}: \`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
         "(and fails for a CUDA tensor). Use `.detach().cpu().numpy()`, or compute it under `torch.no_grad()`.",
       fix,
     });
