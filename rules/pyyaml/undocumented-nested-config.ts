@@ -4,7 +4,7 @@ import { notAConfig, readByOtherTool } from "./_lib.js";
 
 const MIN_DEPTH = 3;
 // A handful of keys explain themselves; the rule is about configs that have grown.
-const MIN_KEYS = 6;
+const MIN_KEYS = 4;
 // A `#` that starts a comment: at the line start or after whitespace (`a#b` is text in YAML).
 const COMMENT = /(^|\s)#/m;
 // Files that carry their documentation in values: `description: ...`, `help_text: ...`.
