@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
@@ -76,6 +77,41 @@ function checkModulePath(rulesDir: string, pack: string, name: string): string |
   return path.join(root, "dist", "rules", pack, `${name}.js`);
 }
 
+// Parsing ~110 rule files with a full YAML parser dominates start-up, so `npm run build` stores
+// each file's parsed document (keyed by a hash of its text) in dist/rule-cache.json. A file whose
+// text changed since is simply parsed again.
+const CACHE_FILE = () => path.join(packageRoot(), "dist", "rule-cache.json");
+type RuleCache = Record<string, { hash: string; doc: Record<string, unknown> }>;
+let cache: RuleCache | undefined;
+
+function hashOf(text: string): string {
+  return createHash("sha1").update(text).digest("hex");
+}
+
+function parseRuleYaml(rel: string, text: string): Record<string, unknown> {
+  if (cache === undefined) {
+    try {
+      cache = JSON.parse(readFileSync(CACHE_FILE(), "utf8")) as RuleCache;
+    } catch {
+      cache = {};
+    }
+  }
+  const hit = cache[rel];
+  const hash = hashOf(text);
+  if (hit && hit.hash === hash) return structuredClone(hit.doc);
+  const doc = parseYaml(text) as Record<string, unknown>;
+  cache[rel] = { hash, doc: structuredClone(doc) };
+  return doc;
+}
+
+/** Writes the parsed-YAML cache for every rule under `rulesDir` (run by `npm run build`). */
+export function writeRuleCache(rulesDir = defaultRulesDir()): number {
+  cache = {};
+  const rules = loadRules(rulesDir);
+  writeFileSync(CACHE_FILE(), JSON.stringify(cache));
+  return rules.length;
+}
+
 export function loadRule(file: string, pack: string, name: string, rulesDir: string): RuleMeta {
   const rel = path.relative(path.dirname(rulesDir), file);
   const fail = (reason: string): never => {
@@ -83,7 +119,7 @@ export function loadRule(file: string, pack: string, name: string, rulesDir: str
   };
   let doc: Record<string, unknown>;
   try {
-    doc = parseYaml(readFileSync(file, "utf8")) as Record<string, unknown>;
+    doc = parseRuleYaml(rel, readFileSync(file, "utf8"));
   } catch (e) {
     return fail(`not valid YAML: ${(e as Error).message}`);
   }
