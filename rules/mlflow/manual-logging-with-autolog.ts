@@ -1,6 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import { constructorOf } from "../../src/engine/python/flow.js";
-import { lightningModules } from "../../src/engine/python/frameworks.js";
+import { lightningModules, subclassesOf } from "../../src/engine/python/frameworks.js";
 import { boolValue, dotted, startOf, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
@@ -71,10 +71,16 @@ export default defineCheck((ctx) => {
     }
   }
   const postTraining = sklearn && boolValue(auto.call.arg("log_post_training_metrics")) !== false;
+  const fitted = new Set(fits.flatMap((c) => (c.receiver ? [c.receiver.text.replace(/\s+/g, "")] : [])));
   // Keras: autolog logs `fit()`'s arguments and every epoch of the history.
   const fitCalls = fits.filter((c) => c.method === "fit");
   const keras =
     (auto.covers("tensorflow") || auto.covers("keras")) && py.importsModule("keras", "tensorflow");
+  const kerasCallbackHooks = keras
+    ? subclassesOf(py, ["keras.callbacks.Callback"]).flatMap((c) =>
+        c.methods.filter((m) => /^on_\w*(epoch|batch)_end$/.test(m.name)),
+      )
+    : [];
   const fitKeywords = new Set(fitCalls.flatMap((c) => [...c.keywords.keys()]));
   const histories = new Set(
     fitCalls.flatMap((c) => {
@@ -136,16 +142,21 @@ export default defineCheck((ctx) => {
     const value = call.method === "log_metric" ? call.arg("value", 1) : undefined;
     const key = call.method === "log_metric" ? stringValue(first) : undefined;
     const source = boundValue(py, value, call);
+    const callee = source?.type === "call" ? source.childForFieldName("function") : null;
+    const scored =
+      callee?.type === "attribute" &&
+      callee.childForFieldName("attribute")?.text === "score" &&
+      fitted.has(callee.childForFieldName("object")?.text.replace(/\s+/g, "") ?? "");
     if (
       postTraining &&
-      source?.type === "call" &&
+      source &&
+      callee &&
       auto.before(source) &&
-      py.resolve(source.childForFieldName("function") ?? source)?.startsWith("sklearn.metrics.")
+      (scored || py.resolve(callee)?.startsWith("sklearn.metrics."))
     )
-      report(
-        call,
-        "This sklearn.metrics result on a fitted model's predictions is a post-training metric, and",
-      );
+      report(call, "This score of a fitted estimator's predictions is a post-training metric, and");
+    else if (keras && kerasCallbackHooks.some((m) => m.start <= call.start && call.end <= m.end))
+      report(call, "This Keras callback re-logs the per-epoch `logs` Keras hands it, and");
     else if (
       keras &&
       value &&
