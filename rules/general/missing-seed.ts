@@ -64,7 +64,12 @@ export default defineCheck((ctx) => {
   );
   if (uses.length === 0 && training.length === 0) return;
   // Draws count when the run's result depends on them: training, or a split/shuffle of the data.
-  const shapesData = uses.some((u) => !/^`(torch|numpy\.random|random)\./.test(u.what));
+  // Permutations and samples pick rows; plain value draws may be dummy inputs for an export.
+  const shapesData = uses.some(
+    (u) =>
+      !/^`(torch|numpy\.random|random)\./.test(u.what) ||
+      /\.(permutation|shuffle|choice|choices|sample|randperm)`$/.test(u.what),
+  );
   const trains = training.length > 0 || py.methodCalls("fit", "backward", "train").length > 0;
   const candidates = [
     ...(shapesData || trains ? uses : []),
