@@ -1,4 +1,4 @@
-import { isTestPath } from "../../src/engine/python/helpers.js";
+import { isTestPath, literal } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { initAddress } from "./_lib.js";
 
@@ -7,7 +7,9 @@ export default defineCheck((ctx) => {
   // Tests start throwaway local clusters; sizing them is not what this rule is about.
   if (isTestPath(ctx.path)) return;
   for (const call of py.callsTo("ray.init")) {
-    if (call.hasSplat || initAddress(call)) continue;
+    const address = initAddress(call);
+    // `address=None` starts a local instance just like no address.
+    if (call.hasSplat || (address && literal(address)?.kind !== "none")) continue;
     if (call.arg("num_cpus") || call.arg("num_gpus")) continue;
     ctx.report(call, {
       message:
