@@ -93,6 +93,7 @@ class Classifier {
       case "identifier":
       case "attribute": {
         const b = bindingOf(this.py, node.text.replace(/\s+/g, ""), at);
+        if (!b && node.type === "identifier") return this.ofParameter(node.text, at, depth);
         if (!b?.value || this.active.has(b.start)) return undefined;
         this.active.add(b.start);
         try {
@@ -142,6 +143,30 @@ class Classifier {
     for (let hops = 0; ctor && hops < 4 && MODULE_CHAIN.has(methodName(ctor) ?? ""); hops++)
       ctor = asCall(receiverOf(ctor));
     return ctor ? this.ofLayer(ctor) : undefined;
+  }
+
+  /** A helper's parameter (`def loss_fn(pred, y): return criterion(pred, y)`): what its callers pass, when they agree. */
+  private ofParameter(name: string, at: Span, depth: number): Output | undefined {
+    const py = this.py;
+    const fn = py.functionAt(at);
+    if (!fn || fn.isMethod || this.active.has(fn.start)) return undefined;
+    const index = fn.params.findIndex((p) => p.name === name && !p.variadic);
+    if (index < 0) return undefined;
+    this.active.add(fn.start);
+    try {
+      let out: Output | undefined;
+      for (const call of py.calls) {
+        if (call.name !== fn.name || call.callee.type !== "identifier") continue;
+        const arg = call.arg(name, index);
+        const o = arg ? this.of(arg, call, depth + 1) : undefined;
+        if (!o) continue;
+        if (out && out.kind !== o.kind) return undefined;
+        out ??= o;
+      }
+      return out;
+    } finally {
+      this.active.delete(fn.start);
+    }
   }
 
   /** What a module built by `ctor` returns: a known layer, the last layer of a Sequential, or a local class's forward. */
