@@ -15,6 +15,13 @@ function why(frac: string | undefined, leadingFrac: string | undefined, expSign:
   return "a number starting with a dot cannot be signed";
 }
 
+/** For whole numbers such as `1e6` (step counts, sizes), the integer spelling, which loads as an int. */
+function asInteger(text: string, fixed: string): string {
+  const value = Number(text.replace(/_/g, ""));
+  if (!Number.isInteger(value) || Math.abs(value) < 10 || Math.abs(value) > 1e15) return "";
+  return `, or \`${value}\` if it is a count (\`${fixed}\` loads as a float, which \`range()\` rejects)`;
+}
+
 export default defineCheck((ctx) => {
   const { yaml } = ctx;
   if (!/[0-9.][eE][-+]?[0-9]/.test(ctx.text)) return;
@@ -33,7 +40,7 @@ export default defineCheck((ctx) => {
       message:
         `PyYAML loads \`${text}\` as the string "${text}", not a float: its YAML 1.1 float pattern needs a dot in ` +
         `the mantissa and a sign on the exponent, and ${why(frac, leadingFrac, expSign)}. ` +
-        `Write \`${fixed}\` (or a plain decimal) so the value arrives as a number.`,
+        `Write \`${fixed}\` (or a plain decimal) so the value arrives as a number${asInteger(text, fixed)}.`,
       fix: { description: `write ${fixed}`, edits: [{ at: { start, end }, text: fixed }] },
     });
   }
