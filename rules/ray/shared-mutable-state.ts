@@ -123,10 +123,13 @@ export default defineCheck((ctx) => {
           if (kind) hits.push({ at: a.node, name, kind });
         }
       }
+      // An argument changed and then used further is local working data, not a result meant for the caller.
+      const usedAfter = (h: { at: Node; name: string }) =>
+        new RegExp(`\\b${h.name}\\b`).test(py.text.slice(h.at.endIndex, fn.end));
       hits.sort((x, y) => x.at.startIndex - y.at.startIndex);
       const seen = new Set<number>();
       for (const h of hits) {
-        if (seen.has(h.at.startIndex)) continue;
+        if (seen.has(h.at.startIndex) || (h.kind === "param" && usedAfter(h))) continue;
         seen.add(h.at.startIndex);
         const where = remote.kind === "actor" ? `actor method \`${fn.name}\`` : `remote task \`${fn.name}\``;
         const message =
