@@ -19,6 +19,23 @@ const CLOCK_OR_PID = [
   "os.getpid",
   "os.getppid",
 ];
+const ML_MODULES = [
+  "numpy",
+  "torch",
+  "sklearn",
+  "tensorflow",
+  "keras",
+  "jax",
+  "lightning",
+  "transformers",
+  "xgboost",
+  "lightgbm",
+  "catboost",
+  "optuna",
+  "ray",
+  "gymnasium",
+  "gym",
+];
 const SEED_KEYWORDS = ["seed", "random_state", "random_seed"];
 const TRAINS = /^(backward|step|fit|train\w*|optimize|run_epoch)$/;
 const SAVES = /^(save|save_checkpoint|save_model|save_pretrained|save_weights|dump|log_model|log_artifact)$/;
@@ -63,9 +80,12 @@ export default defineCheck((ctx) => {
   };
   const what = (src: CallSite) => `\`${src.name}()\``;
 
+  // A game or a captcha seeding `random` from the clock is not an experiment.
+  const scientific = py.importsModule(...ML_MODULES);
   for (const call of py.calls) {
     const seeding =
       (call.method !== undefined && /seed/i.test(call.method)) || call.is(...SEEDABLE_GENERATORS);
+    if (!scientific && call.is("random.seed", "random.Random")) continue;
     const values = [
       ...(seeding ? call.args : []),
       ...SEED_KEYWORDS.map((k) => call.keywords.get(k)).filter((n): n is Node => n !== undefined),
