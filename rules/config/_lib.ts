@@ -206,5 +206,15 @@ export function cliNames(py: PythonModel): Set<string> {
   }
   for (const fn of [...typerCommands(py), ...clickCommands(py)])
     for (const p of fn.explicitParams) out.add(p.name);
+  // Hand-parsed overrides: `overrides = sys.argv[1:]`.
+  for (const a of py.assignments) {
+    if (
+      a.targets.length === 1 &&
+      /^[A-Za-z_]\w*$/.test(a.targets[0]) &&
+      a.value &&
+      /\bsys\.argv\b/.test(a.value.text)
+    )
+      out.add(a.targets[0]);
+  }
   return out;
 }
