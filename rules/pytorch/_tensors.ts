@@ -196,9 +196,16 @@ const MODULE_BASES = [
   "lightning.pytorch.core.**",
 ];
 
+const moduleCache = new WeakMap<PythonModel, ClassDef[]>();
+
 /** Classes of this file that are PyTorch modules (nn.Module or LightningModule, also through local bases). */
 export function moduleClasses(py: PythonModel): ClassDef[] {
-  return subclassesOf(py, MODULE_BASES);
+  let found = moduleCache.get(py);
+  if (!found) {
+    found = subclassesOf(py, MODULE_BASES);
+    moduleCache.set(py, found);
+  }
+  return found;
 }
 
 // The names models are usually bound to; a call through one of them is a forward pass.
@@ -246,7 +253,7 @@ export function isModelCallee(py: PythonModel, callee: Node, at: Span): boolean 
 
 // ---- data loaders ----------------------------------------------------------------------------
 
-export const DATALOADER = ["torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"];
+const DATALOADER = ["torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"];
 
 /** `torch.utils.data.DataLoader(...)` calls, through any import spelling. */
 export function dataLoaderCalls(py: PythonModel): CallSite[] {
@@ -305,7 +312,7 @@ export function isCudaString(node: Node | undefined): boolean {
 
 /**
  * True when the file runs on CUDA: `.cuda()`, a `"cuda"` device string, `torch.cuda.*` calls,
- * or a Lightning/Accelerate accelerator set to GPU.
+ * or a Lightning `accelerator="gpu"` / `gpus=N`.
  */
 export function usesCuda(py: PythonModel): boolean {
   for (const c of py.calls) {
@@ -314,11 +321,9 @@ export function usesCuda(py: PythonModel): boolean {
     for (const a of c.args) if (a.type === "string" && isCudaString(a)) return true;
     for (const [k, v] of c.keywords) {
       if (isCudaString(v)) return true;
-      if (k === "accelerator" || k === "gpus" || k === "devices") {
-        const lit = literal(v);
-        if (lit?.kind === "str" && /^(gpu|cuda)$/.test(lit.value)) return true;
-        if (k === "gpus" && lit?.kind === "num" && lit.value > 0) return true;
-      }
+      const lit = k === "accelerator" || k === "gpus" ? literal(v) : undefined;
+      if (k === "accelerator" && lit?.kind === "str" && /^(gpu|cuda)$/.test(lit.value)) return true;
+      if (k === "gpus" && lit?.kind === "num" && lit.value > 0) return true;
     }
   }
   return py.assignments.some((a) => a.value?.type === "string" && isCudaString(a.value));
