@@ -87,8 +87,9 @@ export default defineCheck((ctx) => {
     const init = inits.find((i) => i.key === split.key && i.call !== split.call);
     if (!init) continue;
     done.add(split.key);
-    // One finding per shared seed, on whichever of the two lines the change touches (the init first).
-    const site = [init, split].find((s) => ctx.isAdded(s.call.line));
+    // One finding per shared seed, on the reuse (the later of the two) unless only the other changed.
+    const pair = init.call.start > split.call.start ? [init, split] : [split, init];
+    const site = pair.find((s) => ctx.isAdded(s.call.line));
     if (!site) continue;
     const shown = split.value.text.replace(/\s+/g, "");
     ctx.report(site.call, {
