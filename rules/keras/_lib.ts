@@ -106,11 +106,16 @@ export function kerasModelCall(calls: Calls, receiver: Node | undefined, at: Cal
   const value = calls.valueOf(receiver, at);
   const call = calls.of(value);
   if (call?.imported && call.is(...MODEL_SOURCES)) return call;
+  if (!call?.name || call.imported || call.callee.type !== "identifier") return undefined;
   // A subclass of keras.Model defined in this file: `model = Net()`.
-  if (call?.name && !call.imported) {
-    if (subclassesOf(calls.py, FUNCTIONAL).some((c) => c.name === call.name)) return call;
-  }
-  return undefined;
+  if (subclassesOf(calls.py, FUNCTIONAL).some((c) => c.name === call.name)) return call;
+  // `model = build_model()`, where the local builder returns the model it constructs.
+  const builder = calls.py.functions.find((f) => f.name === call.name && !f.cls);
+  const returns = builder?.body.descendantsOfType("return_statement") ?? [];
+  if (returns.length !== 1 || !returns[0] || calls.py.functionAt(returns[0]) !== builder) return undefined;
+  const returned = returns[0].namedChildren[0] ?? undefined;
+  const built = calls.of(calls.valueOf(returned, returns[0].startIndex));
+  return built?.imported && built.is(...MODEL_SOURCES) ? built : undefined;
 }
 
 /** True when `receiver` is compiled with `.compile(...)` in the same scope before `at`: a Keras model. */
