@@ -38,7 +38,7 @@ function recordsParams(py: PythonModel): boolean {
   return py.calls.some((c) => {
     const m = c.method ?? "";
     // Integrations that log the whole configuration: Hugging Face `report_to=`, Ray Tune's callback.
-    if (c.keywords.has("report_to") || /^(MLflowCallback|MLflowLoggerCallback)$/.test(m)) return true;
+    if (c.keywords.has("report_to") || /^(MLflowCallback|MLflowLoggerCallback)$/i.test(m)) return true;
     if (PARAM_METHODS.has(m) || HELPER.test(m)) return true;
     return CONFIG_ARTIFACT.has(m) && CONFIG_WORDS.test(c.argsNode.text);
   });
