@@ -102,7 +102,7 @@ const OUTPUT_FIELDS = new Set([
 ]);
 const TORCH_FUNCTIONS = /^torch\.(nn\.functional\.)?[a-z_0-9]+$/;
 const SAFE_FUNCTIONS =
-  /^torch\.(argmax|argmin|argsort|eq|ne|gt|lt|ge|le|isnan|isinf|no_grad|tensor|from_numpy|as_tensor)$/;
+  /^torch\.(argmax|argmin|argsort|eq|ne|gt|lt|ge|le|isnan|isinf|isclose|isfinite|count_nonzero|bincount|bucketize|searchsorted|no_grad|tensor|from_numpy|as_tensor|nn\.functional\.one_hot)$/;
 const TENSOR_FACTORIES =
   /^torch\.(tensor|zeros|ones|randn|rand|empty|full|arange|linspace|eye|zeros_like|ones_like|randn_like|rand_like|empty_like|full_like)$/;
 
