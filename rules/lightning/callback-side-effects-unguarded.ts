@@ -81,20 +81,54 @@ function sideEffect(call: CallSite): string | undefined {
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  for (const cls of lightningCallbacks(py)) {
+  const callbacks = lightningCallbacks(py);
+  if (callbacks.length === 0) return;
+  // Module-level helpers a hook calls run on every rank too, unless they guard themselves.
+  const helpers = new Map(
+    py.functions
+      .filter(
+        (f) =>
+          !f.cls &&
+          !f.parentFunction &&
+          !GUARD.test(f.node.text) &&
+          !f.decorators.some((d) => /rank_zero/.test(d)),
+      )
+      .map((f) => [f.name, f]),
+  );
+  const reported = new Set<number>();
+  const report = (call: CallSite, what: string, where: string) => {
+    if (reported.has(call.start)) return;
+    reported.add(call.start);
+    ctx.report(call, {
+      message:
+        `\`${call.callee.text.replace(/\s+/g, "")}(...)\` ${where} ${what}, and ` +
+        "Lightning runs callback hooks in every process: with several devices or nodes each rank does it, " +
+        "racing on the same file or sending duplicates. Run it on one process only: " +
+        "`if trainer.is_global_zero:` around it, or `@rank_zero_only` (from `lightning.pytorch.utilities`) on a helper.",
+    });
+  };
+  for (const cls of callbacks) {
     if (GUARD.test(cls.node.text)) continue;
     for (const method of cls.methods) {
       if (SKIPPED_METHODS.has(method.name)) continue;
+      const where = `in callback \`${cls.name}.${method.name}\``;
       for (const call of py.callsIn(method.body, { direct: true })) {
         const what = sideEffect(call);
-        if (!what) continue;
-        ctx.report(call, {
-          message:
-            `\`${call.callee.text.replace(/\s+/g, "")}(...)\` in callback \`${cls.name}.${method.name}\` ${what}, and ` +
-            "Lightning runs callback hooks in every process: with several devices or nodes each rank does it, " +
-            "racing on the same file or sending duplicates. Run it on one process only: " +
-            "`if trainer.is_global_zero:` around it, or `@rank_zero_only` (from `lightning.pytorch.utilities`) on a helper.",
-        });
+        if (what) {
+          report(call, what, where);
+          continue;
+        }
+        const helper = call.callee.type === "identifier" ? helpers.get(call.callee.text) : undefined;
+        if (!helper || call.imported) continue;
+        for (const inner of py.callsIn(helper.body, { direct: true })) {
+          const innerWhat = sideEffect(inner);
+          if (innerWhat)
+            report(
+              inner,
+              innerWhat,
+              `in \`${helper.name}\`, called from callback \`${cls.name}.${method.name}\`,`,
+            );
+        }
       }
     }
   }
