@@ -149,8 +149,9 @@ export default defineCheck((ctx) => {
   for (const { at, what } of found) {
     ctx.report(at, {
       message:
-        `Early stopping here watches the validation data that ${what} is also scored on, so the validation set ` +
-        "picks both the stopping epoch and the hyperparameters, and the best score is biased upward. Carve the " +
+        `Early stopping here watches the validation data that ${what} is also scored on, and nothing in this file ` +
+        "is scored on a test set: the validation set picks both the stopping point and the hyperparameters, so the " +
+        "best score is biased upward. Carve the " +
         "early-stopping split out of the training data, or keep a test set that the tuning never sees and report " +
         "the chosen model's score on it.",
     });
