@@ -55,7 +55,11 @@ function report(ctx: CheckContext, keys: Key[]): void {
 
 function checkYaml(ctx: CheckContext): void {
   const p = ctx.path.toLowerCase();
-  if (/(^|\/)(lightning_logs|mlruns|wandb|outputs|multirun)\//.test(p) || /(^|\/)hparams\.ya?ml$/.test(p))
+  // Files written by the tools at run time (Lightning, MLflow, W&B, Hydra, Ultralytics), not authored configs.
+  if (
+    /(^|\/)(lightning_logs|mlruns|mlartifacts|wandb|outputs|multirun|runs)\//.test(p) ||
+    /(^|\/)hparams\.ya?ml$/.test(p)
+  )
     return;
   const docs = ctx.yaml.docs;
   if (readByOtherTool(ctx.path, docs)) return;
