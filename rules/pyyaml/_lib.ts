@@ -1,5 +1,5 @@
 import type { Node } from "web-tree-sitter";
-import { type Document, isScalar, type Scalar, visit } from "yaml";
+import { type Document, isMap, isScalar, isSeq, type Scalar, visit } from "yaml";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 
 // Shared by the pyyaml checks: which calls load YAML, where the loaded value comes from, and what
@@ -350,7 +350,11 @@ export function readByOtherTool(path: string, docs: readonly Document.Parsed[]):
     return true;
   for (const doc of docs) {
     const c = doc.contents as { get?: (k: string) => unknown; has?: (k: string) => boolean } | null;
+    // Ansible playbooks: a list of plays, each naming its `hosts`.
+    if (isSeq(c) && c.items.some((i) => isMap(i) && (i.has("hosts") || i.has("import_playbook"))))
+      return true;
     if (!c || typeof c.has !== "function") continue;
+    if (c.has("AWSTemplateFormatVersion") || (c.has("Resources") && c.has("Outputs"))) return true; // CloudFormation
     if (c.has("apiVersion") && c.has("kind")) return true; // Kubernetes-style manifests
     if (c.has("openapi") || c.has("swagger")) return true;
     if (c.has("runtime") && (c.has("handlers") || c.has("entrypoint") || c.has("instance_class")))
