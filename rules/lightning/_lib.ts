@@ -144,3 +144,12 @@ export const EVAL_STEP_HOOKS = new Set([
   "on_validation_batch_end",
   "on_test_batch_end",
 ]);
+
+const PINNED_V1 =
+  /^\s*["']?(?:pytorch[-_]lightning|lightning)\s*(?:\[[^\]]*\])?\s*(?:(?:==|~=|<=?)\s*1\.|[^#\n]*<\s*2(?:\.0){0,2}\s*(?:["',;#]|$))/im;
+
+/** True when a manifest pins Lightning below 2.0, where 1.x APIs and defaults still apply. */
+export function pinnedBelow2(manifests: ReadonlyMap<string, string>): boolean {
+  for (const text of manifests.values()) if (PINNED_V1.test(text)) return true;
+  return false;
+}

@@ -1,7 +1,7 @@
 import { localAncestry, localDescendants } from "../../src/engine/python/frameworks.js";
 import type { ClassDef, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { lightningModules } from "./_lib.js";
+import { lightningModules, pinnedBelow2 } from "./_lib.js";
 
 const REMOVED: Record<string, string> = {
   training_epoch_end: "on_train_epoch_end",
@@ -9,10 +9,6 @@ const REMOVED: Record<string, string> = {
   test_epoch_end: "on_test_epoch_end",
 };
 const HOOKS = new Set(Object.values(REMOVED));
-
-// A manifest that pins Lightning below 2.0 still has the old hooks.
-const PINNED_V1 =
-  /^\s*["']?(?:pytorch[-_]lightning|lightning)\s*(?:\[[^\]]*\])?\s*(?:(?:==|~=|<=?)\s*1\.|[^#\n]*<\s*2(?:\.0){0,2}\s*(?:["',;#]|$))/im;
 
 /**
  * A list attribute an epoch-end hook reads that nothing in the class family ever fills: set to
@@ -51,7 +47,8 @@ function unfilledList(
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  for (const text of ctx.project.manifests.values()) if (PINNED_V1.test(text)) return;
+  // A project pinned below 2.0 still has the old hooks.
+  if (pinnedBelow2(ctx.project.manifests)) return;
   for (const cls of lightningModules(py)) {
     for (const method of cls.methods) {
       const replacement = REMOVED[method.name];
