@@ -34,15 +34,13 @@ function perEpochNames(py: PythonModel, loop: Loop): Set<string> {
 
 /**
  * True when the loop is the whole training run, not one epoch of it: an epoch loop, a loop around
- * another training loop, or a single pass in a function that is not itself run once per epoch.
+ * another training loop, or a single pass written at module level. A lone batch loop inside a
+ * function is usually one epoch, run by a caller that may well log per epoch.
  */
 function coversTraining(py: PythonModel, loop: Loop, loops: Loop[]): boolean {
   const header = loop.node.text.slice(0, loop.body.startIndex - loop.start);
   if (/epoch/i.test(header) || loops.some((l) => l !== loop && isWithin(l, loop))) return true;
-  const fn = py.functionAt(loop);
-  if (!fn) return true;
-  if (/epoch|step|batch|iter/i.test(fn.name)) return false;
-  return !py.calls.some((c) => c.method === fn.name && py.loopsAt(c).length > 0);
+  return py.functionAt(loop) === undefined;
 }
 
 function loggedKeys(call: CallSite): string[] {
