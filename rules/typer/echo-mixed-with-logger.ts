@@ -43,6 +43,13 @@ export default defineCheck((ctx) => {
   });
   if (!logCall) return;
   const how = logCall.receiver?.text.replace(/\s+/g, "") ?? "a logger";
+  // `--version` and other eager option callbacks print the command's answer, not a log line.
+  const optionCallbacks = new Set(
+    py
+      .callsTo("typer.Option")
+      .map((c) => c.keywords.get("callback")?.text)
+      .filter((t): t is string => t !== undefined),
+  );
   const scopes = new Set<unknown>();
   for (const echo of echoes) {
     if (!ctx.isAdded(echo.line)) continue;
@@ -53,6 +60,7 @@ export default defineCheck((ctx) => {
       if (DATA_OUTPUT.test(name)) continue;
     }
     const scope = py.functionAt(echo) ?? "module";
+    if (typeof scope !== "string" && optionCallbacks.has(scope.name)) continue;
     if (scopes.has(scope)) continue;
     scopes.add(scope);
     ctx.report(echo, {
