@@ -36,6 +36,7 @@ import {
 import { annotations, checkSummary, checkTitle } from "../report/check-run.js";
 import { commentBody } from "../report/comment.js";
 import { codeSpan } from "../report/escape.js";
+import { MANIFEST_PATHS, needsManifests } from "./manifests.js";
 import type { Job } from "./queue.js";
 
 export interface ReviewJob extends Job {
@@ -133,6 +134,28 @@ async function finishQuietly(
   }
 }
 
+/** The repository's dependency manifests at the head, when a changed file needs them. */
+async function repositoryManifests(
+  gh: GitHubClient,
+  sha: string,
+  sources: readonly SourceFile[],
+  fetched: ReadonlyMap<string, Content>,
+): Promise<Map<string, string>> {
+  const manifests = new Map<string, string>();
+  const decoder = new TextDecoder("utf-8", { fatal: false });
+  const texts = sources
+    .filter((s) => fileKind(s.path) === "python")
+    .map((s) => (typeof s.content === "string" ? s.content : decoder.decode(s.content)));
+  if (!needsManifests(texts)) return manifests;
+  const missing = MANIFEST_PATHS.filter((p) => !fetched.has(p));
+  const more = missing.length > 0 ? await fetchContents(gh, sha, missing) : new Map<string, Content>();
+  for (const p of MANIFEST_PATHS) {
+    const c = fetched.get(p) ?? more.get(p);
+    if (c && "bytes" in c) manifests.set(p, decoder.decode(c.bytes));
+  }
+  return manifests;
+}
+
 interface Outcome {
   conclusion: Conclusion;
   stats: { files: number; findings: number; comments: number; resolved: number };
@@ -197,11 +220,15 @@ async function review(
     }
   }
 
+  const manifests = await repositoryManifests(gh, job.sha, sources, contents);
+  stopIfSuperseded();
+
   const selection = selectRules(config, engine.rules, deps.select);
   const result = await engine.review(sources, {
     selection,
     filter: config.filter,
     docsBaseUrl: DEFAULT_DOCS_URL,
+    project: { manifests },
   });
   skipped.push(...result.skipped);
   notes.push(...result.notes.map(escapeNote));

@@ -41,7 +41,7 @@ export interface Harness {
   sleeps: number[];
 }
 
-export function harness(): Harness {
+export function harness(select: string[] = [RULE]): Harness {
   const logs: string[] = [];
   const sleeps: number[] = [];
   const stream = new Writable({
@@ -60,7 +60,7 @@ export function harness(): Harness {
   });
   const { app, idle } = createApp({
     engine: sharedEngine,
-    select: [RULE],
+    select,
     retry: {
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -161,6 +161,8 @@ export interface FileSpec {
 
 export interface Scenario {
   files: FileSpec[];
+  /** Files in the repository at the head that the pull request does not change. */
+  repoFiles?: Record<string, string>;
   sha?: string;
   number?: number;
   /** Head the pull request has when it is read back before posting. */
@@ -232,7 +234,8 @@ export function mockReview(s: Scenario): Captured {
         })),
       );
   }
-  const byPath = new Map(s.files.map((f) => [f.path, f]));
+  const byPath = new Map<string, FileSpec>(s.files.map((f) => [f.path, f]));
+  for (const [path, text] of Object.entries(s.repoFiles ?? {})) byPath.set(path, { path, text });
   api
     .post("/graphql", (b) => typeof b.query === "string" && b.query.includes("object(expression"))
     .times(100)
