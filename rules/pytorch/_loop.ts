@@ -4,6 +4,7 @@ import { assignmentOf, constructorOf, followNames, rootName } from "../../src/en
 import { lightningCallbacks, lightningModules, subclassesOf } from "../../src/engine/python/frameworks.js";
 import { boolValue, dotted, isTestPath } from "../../src/engine/python/helpers.js";
 import type {
+  Assignment,
   CallSite,
   ClassDef,
   FunctionDef,
@@ -55,7 +56,7 @@ function compact(node: Node | undefined): string | undefined {
 }
 
 /** The optimiser a `.step()` call updates, as text (`opt` for `opt.step()` and `scaler.step(opt)`). */
-export function optimizerStepped(py: PythonModel, call: CallSite): string | undefined {
+function optimizerSteppedUncached(py: PythonModel, call: CallSite): string | undefined {
   if (call.method !== "step") return undefined;
   const recv = compact(call.receiver);
   if (!recv) return undefined;
@@ -68,9 +69,9 @@ export function optimizerStepped(py: PythonModel, call: CallSite): string | unde
 }
 
 /** `loss.backward()`, `scaler.scale(loss).backward()`, `accelerator.backward(loss)`, `torch.autograd.backward`. */
-export function isBackward(call: CallSite): boolean {
-  if (call.is("torch.autograd.backward")) return true;
+function isBackwardUncached(call: CallSite): boolean {
   if (call.method !== "backward") return false;
+  if (call.is("torch.autograd.backward")) return true;
   const recv = compact(call.receiver);
   return recv !== undefined && recv !== "self" && recv !== "super()";
 }
@@ -185,13 +186,24 @@ export function objectKey(node: Node | undefined | null): string | undefined {
 }
 
 const MODULE_SOURCES = ["torch.nn.*", "torchvision.models.**", "timm.create_model", "torch.hub.load"];
-// Loaders that hand back a model already in eval mode (or a compiled artefact with a fixed mode).
+// Producers of callables that are not plain modules left in training mode: Hugging Face
+// `from_pretrained` returns the model in eval mode, pipelines and compiled artefacts manage mode
+// and gradients themselves, and the rest are not PyTorch modules at all.
 const EVAL_LOADERS = [
   "**.from_pretrained",
+  "**.pipeline",
   "torch.jit.load",
   "torch.jit.trace",
   "torch.jit.script",
   "torch.export.*",
+  "onnxruntime.**",
+  "joblib.load",
+  "pickle.load",
+  "sklearn.**",
+  "keras.**",
+  "tensorflow.**",
+  "jax.**",
+  "flax.**",
 ];
 const MODULE_METHODS = new Set([
   "eval",
@@ -234,27 +246,29 @@ export function modelIndex(py: PythonModel): ModelIndex {
  * When `call` runs a network forward (`model(x)`, `self.net(x)`, `model.forward(x)`), the key of
  * that network; undefined for anything else (methods such as `model.predict`, `self(x)`).
  */
-export function modelCallKey(py: PythonModel, call: CallSite): string | undefined {
+function modelCallKeyUncached(py: PythonModel, call: CallSite): string | undefined {
+  if (call.imported) return undefined;
   const callee = call.callee;
   let target: Node | null = callee;
   if (callee.type === "attribute" && callee.childForFieldName("attribute")?.text === "forward") {
     target = callee.childForFieldName("object");
   }
   const text = dotted(target);
-  if (!text || text === "self" || call.imported) return undefined;
+  if (!text || text === "self") return undefined;
   const last = text.split(".").pop()!;
-  if (text.includes(".") && text.split(".")[0] !== "self" && !looksLikeModel(last) && last !== "module") {
-    if (!modelIndex(py).known.has(text)) return undefined;
-  }
   const idx = modelIndex(py);
-  const ctor = text.startsWith("self.") ? undefined : constructorOf(py, target ?? undefined, call);
-  if (producers(py, text, call).some((p) => anyNameMatches(p, EVAL_LOADERS))) return undefined;
-  const isModule =
-    looksLikeModel(last) ||
-    idx.known.has(text) ||
-    (ctor !== undefined && (idx.moduleClasses.has(ctor) || anyNameMatches(ctor, MODULE_SOURCES)));
+  const named = looksLikeModel(last) || idx.known.has(text);
+  if (!named && text.includes(".") && !text.startsWith("self.")) return undefined;
+  const made = producers(py, text, call);
+  if (made.some((p) => anyNameMatches(p, EVAL_LOADERS))) return undefined;
+  const isModule = named || made.some((p) => idx.moduleClasses.has(p) || anyNameMatches(p, MODULE_SOURCES));
   return isModule ? objectKey(target) : undefined;
 }
+
+const producerCache = new WeakMap<
+  PythonModel,
+  { byTarget: Map<string, Assignment[]>; seen: Map<string, string[]> }
+>();
 
 /**
  * Constructors of every value assigned to `text` that can reach `at`: in its function, at module
@@ -263,9 +277,24 @@ export function modelCallKey(py: PythonModel, call: CallSite): string | undefine
 export function producers(py: PythonModel, text: string, at: Span): string[] {
   const fn = py.functionAt(at);
   const cls = text.startsWith("self.") ? py.classAt(at) : undefined;
+  let cache = producerCache.get(py);
+  if (!cache) {
+    const byTarget = new Map<string, Assignment[]>();
+    for (const a of py.assignments) {
+      if (a.op !== "=" || a.targets.length !== 1) continue;
+      const list = byTarget.get(a.targets[0]);
+      if (list) list.push(a);
+      else byTarget.set(a.targets[0], [a]);
+    }
+    cache = { byTarget, seen: new Map() };
+    producerCache.set(py, cache);
+  }
+  const cacheKey = `${text}@${cls?.start ?? fn?.start ?? -1}`;
+  const hit = cache.seen.get(cacheKey);
+  if (hit) return hit;
   const out: string[] = [];
-  for (const a of py.assignments) {
-    if (a.op !== "=" || a.targets.length !== 1 || a.targets[0] !== text) continue;
+  cache.seen.set(cacheKey, out);
+  for (const a of cache.byTarget.get(text) ?? []) {
     const home = py.functionAt(a);
     const reaches = cls ? home?.cls === cls : home === fn || home === undefined;
     let value = a.value;
@@ -287,11 +316,37 @@ export function producers(py: PythonModel, text: string, at: Span): string[] {
 
 /** Calls directly in `scope` (a loop, block or function), leaving out nested definitions. */
 export function directCalls(py: PythonModel, scope: Span | Node): CallSite[] {
-  return py.callsIn(scope, { direct: true });
+  const start = "startIndex" in scope ? scope.startIndex : scope.start;
+  const end = "endIndex" in scope ? scope.endIndex : scope.end;
+  let cache = scopeCache.get(py);
+  if (!cache) scopeCache.set(py, (cache = new Map()));
+  const key = `${start}:${end}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  // Rules ask this for many loops and functions of one file: a binary search over the sorted
+  // call list keeps each question proportional to the scope, not the file.
+  const calls = py.calls;
+  let lo = 0;
+  let hi = calls.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (calls[mid].start < start) lo = mid + 1;
+    else hi = mid;
+  }
+  const nested = py.functions.filter((f) => start < f.start && f.end <= end);
+  const out: CallSite[] = [];
+  for (let i = lo; i < calls.length && calls[i].start < end; i++) {
+    const c = calls[i];
+    if (c.end <= end && !nested.some((f) => f.start <= c.start && c.end <= f.end)) out.push(c);
+  }
+  cache.set(key, out);
+  return out;
 }
 
+const scopeCache = new WeakMap<PythonModel, Map<string, CallSite[]>>();
+
 /** The local function(s) a call runs: `helper(...)` → `def helper`, `self.helper(...)` → the method. */
-export function localCallee(py: PythonModel, call: CallSite): FunctionDef | undefined {
+function localCalleeUncached(py: PythonModel, call: CallSite): FunctionDef | undefined {
   const callee = call.callee;
   if (callee.type === "identifier") {
     if (call.imported) return undefined;
@@ -457,7 +512,7 @@ export function exclusiveBranches(a: Node, b: Node): boolean {
 export type Mode = "eval" | "train";
 
 /** The mode a call sets: `.eval()`, `.train(False)` → eval; `.train()`, `.train(True)`, `.train(flag)` → train. */
-export function modeSet(call: CallSite): Mode | undefined {
+function modeSetUncached(call: CallSite): Mode | undefined {
   if (call.method === "eval" && call.args.length === 0 && call.keywords.size === 0 && call.receiver)
     return "eval";
   if (call.method !== "train" || !call.receiver || call.imported) return undefined;
@@ -482,10 +537,9 @@ const EVAL_CONTEXT = /eval/i;
  */
 export function modeAt(py: PythonModel, at: Span, key: string | undefined): Mode | undefined {
   const fn = py.functionAt(at);
-  const scope: Span | undefined = fn;
   let own: Mode | undefined;
   let anyEval = false;
-  const calls = scope ? directCalls(py, fn!.body) : py.calls.filter((c) => py.isModuleLevel(c));
+  const calls = scopeCalls(py, fn);
   for (const c of calls) {
     if (c.start >= at.start) break;
     if (c.end > at.start) continue;
@@ -632,12 +686,16 @@ export interface InferencePass {
 }
 
 /** Classes whose methods a framework drives (Lightning, HF Trainer, nn.Module itself, unittest...). */
+// Bases that add no driver of their own.
+const NEUTRAL_BASE = /^(abc|typing|typing_extensions|enum|dataclasses|collections\.abc)\./;
+
 function frameworkDriven(py: PythonModel): Set<ClassDef> {
   const out = new Set<ClassDef>([...lightningModules(py), ...lightningCallbacks(py)]);
   const driven = subclassesOf(py, ["torch.nn.Module", "torch.nn.modules.**"]);
   for (const c of driven) out.add(c);
   for (const c of py.classes) {
-    if (c.bases.some((b) => b.includes(".") || py.imports.has(b.split(".")[0]))) out.add(c);
+    const framework = (b: string) => !NEUTRAL_BASE.test(b) && (b.includes(".") || py.imports.has(b));
+    if (c.bases.some(framework)) out.add(c);
   }
   for (const c of subclassesOf(py, [...[...out].map((c) => c.name)])) out.add(c);
   return out;
@@ -732,8 +790,21 @@ function forwardsIn(py: PythonModel, scope: Span | Node): { call: CallSite; key:
 
 /** Calls of a local function from elsewhere in the file. */
 export function callersOf(py: PythonModel, fn: FunctionDef): CallSite[] {
-  return py.calls.filter((c) => c.method === fn.name && c !== undefined && localCallee(py, c) === fn);
+  let byMethod = methodIndex.get(py);
+  if (!byMethod) {
+    byMethod = new Map();
+    for (const c of py.calls) {
+      if (!c.method) continue;
+      const list = byMethod.get(c.method);
+      if (list) list.push(c);
+      else byMethod.set(c.method, [c]);
+    }
+    methodIndex.set(py, byMethod);
+  }
+  return (byMethod.get(fn.name) ?? []).filter((c) => localCallee(py, c) === fn);
 }
+
+const methodIndex = new WeakMap<PythonModel, Map<string, CallSite[]>>();
 
 /** True when the file trains anything (a backward pass anywhere). */
 export function fileTrains(py: PythonModel): boolean {
@@ -775,5 +846,38 @@ export function indentOf(stmt: Node, lines: string[]): string {
 
 /** The calls of one scope (a function, or the module's own statements), in source order. */
 export function scopeCalls(py: PythonModel, fn: FunctionDef | undefined): CallSite[] {
-  return fn ? directCalls(py, fn.body) : py.calls.filter((c) => py.functionAt(c) === undefined);
+  return directCalls(py, fn ? fn.body : py.tree.rootNode);
 }
+
+// ---- memoised call questions ------------------------------------------------------------------
+
+// The same calls are asked about from many loops and rules; node accessors cross into wasm, so
+// each answer is computed once per call.
+function memo<T>(compute: (call: CallSite) => T): (call: CallSite) => T {
+  const cache = new WeakMap<CallSite, { v: T }>();
+  return (call) => {
+    let hit = cache.get(call);
+    if (!hit) cache.set(call, (hit = { v: compute(call) }));
+    return hit.v;
+  };
+}
+
+const pyMemo = <T>(compute: (py: PythonModel, call: CallSite) => T) => {
+  const perModel = new WeakMap<PythonModel, (call: CallSite) => T>();
+  return (py: PythonModel, call: CallSite): T => {
+    let f = perModel.get(py);
+    if (!f) perModel.set(py, (f = memo((c) => compute(py, c))));
+    return f(call);
+  };
+};
+
+/** The optimiser a `.step()` call updates, as text (`opt` for `opt.step()` and `scaler.step(opt)`). */
+export const optimizerStepped = pyMemo(optimizerSteppedUncached);
+/** `loss.backward()`, `scaler.scale(loss).backward()`, `accelerator.backward(loss)`, `torch.autograd.backward`. */
+export const isBackward = memo(isBackwardUncached);
+/** The key of the network a call runs forward (`model(x)`, `self.net(x)`), else undefined. */
+export const modelCallKey = pyMemo(modelCallKeyUncached);
+/** The mode a call switches its receiver to. */
+export const modeSet = memo(modeSetUncached);
+/** The local function a call runs: `helper(...)` → `def helper`, `self.helper(...)` → the method. */
+export const localCallee = pyMemo(localCalleeUncached);

@@ -63,7 +63,9 @@ export default defineCheck((ctx) => {
       return iter.startsWith(walk) || iter.startsWith(namedWalk);
     });
     if (walks.some((l) => /\.requires_grad\s*=\s*False/.test(l.body.text))) return true;
-    const forwards = py.calls.filter((c) => c.start > ctor.end && modelCallKey(py, c) === key);
+    const forwards = py.calls.filter(
+      (c) => c.start > ctor.end && objectKey(c.callee) === key && modelCallKey(py, c) === key,
+    );
     return forwards.length > 0 && forwards.every((c) => gradOffAt(py, c));
   }
   const seen = new Set<FunctionDef | undefined>();

@@ -7,6 +7,7 @@ import {
   localCallee,
   modelCallKey,
   modeSet,
+  objectKey,
   optimizerStepped,
   reachableCalls,
   rebind,
@@ -29,15 +30,19 @@ export default defineCheck((ctx) => {
       reached.some((r) => /train/i.test(r.call.method ?? "") && !modeSet(r.call) && !localCallee(py, r.call))
     )
       continue;
+    const evals = reached.filter((r) => modeSet(r.call) === "eval" && r.receiverKey && !reported.has(r.call));
+    if (evals.length === 0) continue;
     // Networks this loop trains: forwards run with gradients on (a frozen teacher under no_grad is not one).
+    const wanted = new Set(evals.map((r) => r.receiverKey!));
     const trained = new Set<string>();
     for (const r of reached) {
+      const callee = objectKey(r.call.callee);
+      if (!callee || !wanted.has(rebind(callee, r.binds)) || gradOffAt(py, r.call)) continue;
       const key = modelCallKey(py, r.call);
-      if (key && !gradOffAt(py, r.call)) trained.add(rebind(key, r.binds));
+      if (key) trained.add(rebind(key, r.binds));
     }
-    for (const r of reached) {
-      if (modeSet(r.call) !== "eval" || !r.receiverKey || !trained.has(r.receiverKey) || reported.has(r.call))
-        continue;
+    for (const r of evals) {
+      if (!trained.has(r.receiverKey!)) continue;
       if (endsLoop(r.via, loop)) continue;
       reported.add(r.call);
       const via = r.via !== r.call ? ` (through \`${r.via.callee.text}(...)\` on line ${r.via.line})` : "";
