@@ -393,7 +393,7 @@ export function plainScalars(docs: readonly Document.Parsed[]): { node: Scalar; 
  * carries their markers, is most likely read through them.
  */
 export function readWithPatchedFloats(text: string, manifests: ReadonlyMap<string, string>): boolean {
-  if (isHydraConfig(text) || /^\s*(class_path|init_args):/m.test(text)) return true;
+  if (isHydraConfig(text) || /^\s*(class_path|init_args|seed_everything):/m.test(text)) return true;
   for (const content of manifests.values()) {
     if (/(^|[\s"'[,])(omegaconf|hydra-core|jsonargparse)\b/im.test(content)) return true;
   }
