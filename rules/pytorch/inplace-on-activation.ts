@@ -3,6 +3,7 @@ import { anyNameMatches } from "../../src/engine/names.js";
 import { boolValue, statementOf } from "../../src/engine/python/helpers.js";
 import {
   type Assignment,
+  type CallSite,
   type FunctionDef,
   type PythonModel,
   type Span,
@@ -52,6 +53,16 @@ const AUG_OPS = new Set(["+=", "-=", "*=", "/="]);
 // Trailing-underscore methods that change flags or storage sharing, not values.
 const NOT_VALUE_CHANGES = new Set(["requires_grad_", "share_memory_", "retain_grad_", "pin_memory_"]);
 const INPLACE_METHOD = /^[a-z][a-z0-9_]*[a-z0-9]_$/;
+// In-place ops whose out-of-place twin has the same name without the underscore (`zero_`,
+// `fill_`, `copy_`, `normal_` have none: those get "clone first" advice and no fix).
+const HAS_TWIN = new Set(
+  (
+    "add sub mul div pow exp log sqrt rsqrt neg abs sigmoid tanh relu clamp clip masked_fill masked_scatter " +
+    "index_fill index_add index_copy scatter scatter_add addcmul addcdiv lerp floor ceil round sign squeeze " +
+    "unsqueeze t transpose reciprocal elu leaky_relu hardtanh threshold rrelu silu gelu celu selu softplus " +
+    "log_softmax softmax exp2 expm1 sin cos tan"
+  ).split(" "),
+);
 // Products save both operands for backward; multiplying by these is usually by a constant.
 const PRODUCTS = ["torch.matmul", "torch.mm", "torch.bmm", "torch.mul"];
 const CONSTANT_LIKE = /mask|scale|temperature|temp|alpha|beta|gamma|eps|coef|factor/i;
@@ -63,8 +74,8 @@ interface Site {
   node: Node;
   /** How the change is spelled, for the message. */
   spelling: string;
-  /** The same operation written out of place, for the message. */
-  outOfPlace: string;
+  /** How to avoid the in-place change, for the message. */
+  advice: string;
   fix?: FixInput;
 }
 
@@ -113,7 +124,7 @@ function inplaceSites(py: PythonModel, fn: FunctionDef): Site[] {
       name,
       node: a.node,
       spelling: `${name} ${a.op} ...`,
-      outOfPlace: `${name} = ${name} ${a.op[0]} ...`,
+      advice: `Write it out of place: \`${name} = ${name} ${a.op[0]} ...\`.`,
       fix,
     });
   }
@@ -132,35 +143,49 @@ function inplaceSites(py: PythonModel, fn: FunctionDef): Site[] {
         // `torch.relu_(x)`, `F.relu_(x)`: the first argument is changed.
         const first = call.args[0];
         if (first?.type !== "identifier" || !call.is("torch.*", "torch.nn.functional.*")) continue;
+        const twin = HAS_TWIN.has(method.slice(0, -1));
         sites.push({
           name: first.text,
           node: call.node,
           spelling: `${call.callee.text}(${first.text}, ...)`,
-          outOfPlace: `${first.text} = ${call.callee.text.slice(0, -1)}(${first.text}, ...)`,
-          fix: wholeStatement
-            ? {
-                description: "use an out-of-place operation",
-                edits: [
-                  { at: stmt, text: `${first.text} = ${call.callee.text.slice(0, -1)}${call.argsNode.text}` },
-                ],
-              }
-            : undefined,
+          advice: twin
+            ? `Write it out of place: \`${first.text} = ${call.callee.text.slice(0, -1)}(${first.text}, ...)\`.`
+            : `Work on a copy: \`${first.text} = ${first.text}.clone()\` first.`,
+          fix:
+            twin && wholeStatement
+              ? {
+                  description: "use an out-of-place operation",
+                  edits: [
+                    {
+                      at: stmt,
+                      text: `${first.text} = ${call.callee.text.slice(0, -1)}${call.argsNode.text}`,
+                    },
+                  ],
+                }
+              : undefined,
         });
         continue;
       }
+      const twin = HAS_TWIN.has(method.slice(0, -1));
       sites.push({
         name: recv.text,
         node: call.node,
         spelling: `${recv.text}.${method}(...)`,
-        outOfPlace: `${recv.text} = ${recv.text}.${method.slice(0, -1)}(...)`,
-        fix: wholeStatement
-          ? {
-              description: "use an out-of-place operation",
-              edits: [
-                { at: stmt, text: `${recv.text} = ${recv.text}.${method.slice(0, -1)}${call.argsNode.text}` },
-              ],
-            }
-          : undefined,
+        advice: twin
+          ? `Write it out of place: \`${recv.text} = ${recv.text}.${method.slice(0, -1)}(...)\`.`
+          : `Work on a copy: \`${recv.text} = ${recv.text}.clone()\` first.`,
+        fix:
+          twin && wholeStatement
+            ? {
+                description: "use an out-of-place operation",
+                edits: [
+                  {
+                    at: stmt,
+                    text: `${recv.text} = ${recv.text}.${method.slice(0, -1)}${call.argsNode.text}`,
+                  },
+                ],
+              }
+            : undefined,
       });
       continue;
     }
@@ -176,12 +201,25 @@ function inplaceSites(py: PythonModel, fn: FunctionDef): Site[] {
         name: first.text,
         node: call.node,
         spelling: `${call.callee.text}(${first.text}, inplace=True)`,
-        outOfPlace: `${call.callee.text}(${first.text})`,
-        fix: { description: "use an out-of-place operation", edits: [{ at: inplace, text: "False" }] },
+        advice: `Drop \`inplace=True\` and assign the result: \`${first.text} = ${call.callee.text}(${first.text}, ...)\`.`,
+        // Turning the flag off is only safe when the result is assigned back (`x = F.relu(x, inplace=True)`).
+        fix: assignsBack(call, first.text)
+          ? { description: "use an out-of-place operation", edits: [{ at: inplace, text: "False" }] }
+          : undefined,
       });
     }
   }
   return sites.sort((a, b) => a.node.startIndex - b.node.startIndex);
+}
+
+/** True when the call's result is assigned to `name` (`name = call(...)`). */
+function assignsBack(call: CallSite, name: string): boolean {
+  const parent = call.node.parent;
+  return (
+    parent?.type === "assignment" &&
+    parent.childForFieldName("right")?.id === call.node.id &&
+    parent.childForFieldName("left")?.text === name
+  );
 }
 
 /** A product between `binding` and `site` that reads `name` next to another tensor, if any. */
@@ -250,14 +288,14 @@ export default defineCheck((ctx) => {
         message =
           `\`${site.name}\` holds the output of \`${op}\`, which autograd keeps to compute its gradient; changing it in place (\`${site.spelling}\`) ` +
           `makes \`backward()\` fail with "one of the variables needed for gradient computation has been modified by an inplace operation". ` +
-          `Write it out of place: \`${site.outOfPlace}\`.`;
+          site.advice;
       } else {
         const product = productReading(py, fn, site.name, binding, site.node);
         if (!product) continue;
         message =
           `\`${site.name}\` was multiplied by another tensor on line ${product.startPosition.row + 1}, so autograd saved it for that product's gradient; ` +
           `changing it in place afterwards (\`${site.spelling}\`) makes \`backward()\` fail with "modified by an inplace operation". ` +
-          `Write it out of place: \`${site.outOfPlace}\`.`;
+          site.advice;
       }
       reported.add(binding.start);
       ctx.report(site.node, { message, fix: site.fix });
