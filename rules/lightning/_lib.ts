@@ -1,20 +1,11 @@
 import type { Node } from "web-tree-sitter";
 import { lightningModules, localAncestry, localDescendants } from "../../src/engine/python/frameworks.js";
-import type { ClassDef, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
+import type { ClassDef, PythonModel } from "../../src/engine/python/model.js";
 
-// Shared by the lightning checks: which modules turn automatic optimisation off, and what a
-// "dataset" value looks like when stored on a module.
+// Shared by the lightning checks: which modules turn automatic optimisation off or record their
+// hyperparameters, what a "dataset" value looks like, and which Lightning version a project pins.
 
 export { lightningModules };
-
-/** A method defined on the class or on one of its ancestors in the same file. */
-export function findMethod(py: PythonModel, cls: ClassDef, name: string): FunctionDef | undefined {
-  for (const c of localAncestry(py, cls)) {
-    const m = c.method(name);
-    if (m) return m;
-  }
-  return undefined;
-}
 
 /** True when the module (or a local base) sets `self.automatic_optimization = False` or overrides it. */
 export function usesManualOptimization(py: PythonModel, cls: ClassDef): boolean {
