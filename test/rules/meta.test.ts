@@ -20,6 +20,13 @@ function readCatalogue(): Map<string, { severity: string; default: string }> {
   return out;
 }
 
+describe("the rule set", () => {
+  it.runIf(catalogue.size > 0 && !process.env.MLREVIEW_RULES)("has every rule of the catalogue", () => {
+    const ids = new Set(rules.map((r) => r.id));
+    expect([...catalogue.keys()].filter((id) => !ids.has(id))).toEqual([]);
+  });
+});
+
 describe.each(rules.map((r) => [r.id, r] as const))("%s meta", (_id, rule) => {
   it("has its id, severity and default from the catalogue", () => {
     const entry = catalogue.get(rule.id);
