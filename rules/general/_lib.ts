@@ -12,6 +12,17 @@ export function onTriggerLine(ctx: CheckContext, line: number): boolean {
   return ctx.rule.triggers.some((t) => t.test(text));
 }
 
+/** Where to report a method call: its name (`fit` in a multi-line `Scaler(...)\n.fit(X)`), else the call. */
+export function methodSite(call: CallSite): Node | CallSite {
+  return (call.callee.type === "attribute" ? call.callee.childForFieldName("attribute") : null) ?? call;
+}
+
+/** The line `methodSite` reports on. */
+export function methodLine(call: CallSite): number {
+  const site = methodSite(call);
+  return "startPosition" in site ? site.startPosition.row + 1 : site.line;
+}
+
 /** The first candidate on an added line that matches a trigger (for once-per-file findings). */
 export function firstReportable<T extends { line: number }>(ctx: CheckContext, list: T[]): T | undefined {
   return list.find((x) => ctx.isAdded(x.line) && onTriggerLine(ctx, x.line));

@@ -1,6 +1,6 @@
 import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
 import { boolValue, literal, statementOf } from "../../src/engine/python/helpers.js";
-import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
+import { type CallSite, type PythonModel, type Span, spanOf } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { onTriggerLine, SEEDABLE_GENERATORS, seedingCalls, trainingSites } from "./_lib.js";
 
@@ -57,7 +57,10 @@ export default defineCheck((ctx) => {
   const uses: { at: Span; what: string }[] = [];
   for (const call of py.calls) {
     const what = randomUse(call);
-    if (what && !INCIDENTAL.test(statementOf(call.node).text)) uses.push({ at: call, what });
+    if (!what || INCIDENTAL.test(statementOf(call.node).text)) continue;
+    // `shuffle=True` may sit lines below the call's name: report the argument itself.
+    const shuffle = what === "`shuffle=True`" ? call.keywords.get("shuffle")?.parent : undefined;
+    uses.push({ at: shuffle ? spanOf(shuffle) : call, what });
   }
   const training = trainingSites(py).filter(
     (t) => WEIGHT_INIT_KINDS.has(t.kind) && (t.kind !== "loop" || py.importsModule("torch")),

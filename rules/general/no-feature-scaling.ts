@@ -1,7 +1,7 @@
 import { anyNameMatches } from "../../src/engine/names.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { constructorCall, onTriggerLine, TOY_BALANCED_DATASETS } from "./_lib.js";
+import { constructorCall, methodLine, methodSite, onTriggerLine, TOY_BALANCED_DATASETS } from "./_lib.js";
 
 // Models whose result depends on the units of each feature: distances, margins, penalties,
 // variance directions, gradient steps. Plain least squares and trees are scale-invariant.
@@ -54,14 +54,16 @@ function sensitiveModel(py: PythonModel, fit: CallSite): CallSite | undefined {
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  const fits = py.methodCalls(...FIT).filter((c) => ctx.isAdded(c.line) && onTriggerLine(ctx, c.line));
+  const fits = py
+    .methodCalls(...FIT)
+    .filter((c) => ctx.isAdded(methodLine(c)) && onTriggerLine(ctx, methodLine(c)));
   if (fits.length === 0) return;
   if (py.calls.some((c) => anyNameMatches(c.name, ALREADY_SCALED)) || SCALING_TEXT.test(ctx.text)) return;
   for (const fit of fits) {
     const model = sensitiveModel(py, fit);
     if (!model) continue;
     const cls = model.name?.split(".").pop();
-    ctx.report(fit, {
+    ctx.report(methodSite(fit), {
       message:
         `${cls} is fitted on features that are never scaled in this file or its pipeline. It depends on the ` +
         "units of each feature (distances, margins, penalties or variance), so a feature measured in thousands " +

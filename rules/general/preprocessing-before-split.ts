@@ -8,7 +8,7 @@ import {
   splitReads,
 } from "../../src/engine/python/flow.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { dataNames, preprocessorOf } from "./_lib.js";
+import { dataNames, methodSite, preprocessorOf } from "./_lib.js";
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -72,7 +72,7 @@ export default defineCheck((ctx) => {
     if (!later) continue;
     const cls = ctor.split(".").pop();
     const splitName = later.kind === "cross_validation" ? "cross-validated" : "split";
-    ctx.report(call, {
+    ctx.report(methodSite(call), {
       message:
         `This ${cls} is fitted on the full data, which is ${splitName} later (line ${later.call.line}), so statistics ` +
         "from the test rows leak into training. Split first and fit on the training part only, or put the " +

@@ -7,6 +7,8 @@ import { isEstimatorClass } from "./_lib.js";
 interface SeedUse {
   /** Where the seed is passed (for `random_split`, the generator's `manual_seed` call). */
   call: CallSite;
+  /** What to report: the `random_state=` argument, or the seeding call. */
+  at: Node | CallSite;
   value: Node;
   key: string;
 }
@@ -45,7 +47,8 @@ function keyOf(py: PythonModel, node: Node): string | undefined {
 
 function use(py: PythonModel, call: CallSite, value: Node | undefined): SeedUse[] {
   const key = value && keyOf(py, value);
-  return key && value ? [{ call, value, key }] : [];
+  if (!key || !value) return [];
+  return [{ call, value, key, at: value.parent?.type === "keyword_argument" ? value.parent : call }];
 }
 
 function splitSeeds(py: PythonModel): SeedUse[] {
@@ -89,10 +92,12 @@ export default defineCheck((ctx) => {
     done.add(split.key);
     // One finding per shared seed, on the reuse (the later of the two) unless only the other changed.
     const pair = init.call.start > split.call.start ? [init, split] : [split, init];
-    const site = pair.find((s) => ctx.isAdded(s.call.line));
+    const site = pair.find((s) =>
+      ctx.isAdded("startPosition" in s.at ? s.at.startPosition.row + 1 : s.at.line),
+    );
     if (!site) continue;
     const shown = split.value.text.replace(/\s+/g, "");
-    ctx.report(site.call, {
+    ctx.report(site.at, {
       message:
         `The seed \`${shown}\` drives both the data split (line ${split.call.line}) and the model's initialisation ` +
         `(line ${init.call.line}), so varying it moves both at once and a seed sweep cannot tell split variance from ` +

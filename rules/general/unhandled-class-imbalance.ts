@@ -3,7 +3,14 @@ import { constructorOf } from "../../src/engine/python/flow.js";
 import { stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { CLASSIFIER, isEstimatorClass, onTriggerLine, TOY_BALANCED_DATASETS } from "./_lib.js";
+import {
+  CLASSIFIER,
+  isEstimatorClass,
+  methodLine,
+  methodSite,
+  onTriggerLine,
+  TOY_BALANCED_DATASETS,
+} from "./_lib.js";
 
 const HANDLING_KEYWORDS = [
   "class_weight",
@@ -56,9 +63,9 @@ function classifierFits(py: PythonModel): CallSite[] {
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const fits = classifierFits(py);
-  const first = fits.find((c) => ctx.isAdded(c.line) && onTriggerLine(ctx, c.line));
+  const first = fits.find((c) => ctx.isAdded(methodLine(c)) && onTriggerLine(ctx, methodLine(c)));
   if (!first || handled(py)) return;
-  ctx.report(first, {
+  ctx.report(methodSite(first), {
     message:
       "This classifier is trained with nothing that accounts for class imbalance: no `class_weight`, stratified " +
       "split, weighted sampler, `pos_weight` or resampling. If one class is rare the model can score well by " +
