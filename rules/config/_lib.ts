@@ -8,8 +8,10 @@ import { yamlLoads } from "../pyyaml/_lib.js";
 // config and which keys the code reads from it, and which options the command line defines.
 
 const OTHER_LOADS = ["omegaconf.OmegaConf.load"];
+// The project's own config loader, defined here or imported: `cfg = load_config(args.config)`.
+const LOADER_NAME = /^(load|read|get|parse)_?(yaml|yml|config|cfg|conf|hparams|params|settings)(_file)?$/i;
 
-/** Calls that read a YAML config: PyYAML loads, OmegaConf, and this file's own functions returning one. */
+/** Calls that read a config file: PyYAML loads, OmegaConf, this file's functions returning one, named loaders. */
 function configLoads(py: PythonModel): CallSite[] {
   const direct = [...yamlLoads(py), ...py.callsTo(...OTHER_LOADS).filter((c) => c.imported)];
   const loaders = new Set(
@@ -19,7 +21,12 @@ function configLoads(py: PythonModel): CallSite[] {
       )
       .map((fn) => fn.name),
   );
-  const local = py.calls.filter((c) => !c.imported && c.method !== undefined && loaders.has(c.method));
+  const local = py.calls.filter(
+    (c) =>
+      c.method !== undefined &&
+      ((!c.imported && loaders.has(c.method)) ||
+        (c.callee.type === "identifier" && LOADER_NAME.test(c.method))),
+  );
   return [...direct, ...local].sort((a, b) => a.start - b.start);
 }
 

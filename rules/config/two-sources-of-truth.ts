@@ -20,7 +20,7 @@ export default defineCheck((ctx) => {
     const shown = opt.default.text.length <= 24 ? ` (\`${opt.default.text}\`)` : "";
     ctx.report(opt.node, {
       message:
-        `\`${opt.flag}\` has its own default${shown} and \`${opt.key}\` is also read from the YAML config (line ${line}): ` +
+        `\`${opt.flag}\` has its own default${shown} and \`${opt.key}\` is also read from the config file (line ${line}): ` +
         "two sources of truth that drift apart silently. Whichever one the code applies wins without a trace, so a run " +
         "can use a value nobody wrote in its config. Default the option to `None` and apply it over the config only " +
         `when given (\`if args.${opt.key} is not None: cfg["${opt.key}"] = args.${opt.key}\`), and log the resolved config.`,
