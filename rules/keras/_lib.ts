@@ -188,7 +188,17 @@ export function outputLayer(calls: Calls, model: CallSite): CallSite | undefined
           .methodCalls("add")
           .filter((c) => c.receiver?.text === name && c.start > model.start && py.functionAt(c) === fn)
       : [];
-    const last = adds.length > 0 ? adds[adds.length - 1].args[0] : fromList;
+    const lastAdd = adds[adds.length - 1];
+    // A layer added only under some condition may or may not be the last one.
+    if (
+      lastAdd &&
+      py.ifs.some(
+        (i) =>
+          i.start <= lastAdd.start && lastAdd.end <= i.end && !(i.start <= model.start && model.end <= i.end),
+      )
+    )
+      return undefined;
+    const last = lastAdd ? lastAdd.args[0] : fromList;
     return calls.of(calls.valueOf(last ?? undefined, model));
   }
   if (model.is(...FUNCTIONAL)) {
