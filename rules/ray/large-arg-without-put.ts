@@ -175,6 +175,13 @@ export default defineCheck((ctx) => {
     const loopNames = repetitionTargets(rep);
     const found: string[] = [];
     for (const arg of [...call.args, ...call.keywords.values()]) {
+      // `self.df` / `self.model` held by the object that fans out the work.
+      const attr = /^self\.(\w+)$/.exec(arg.text.replace(/\s+/g, ""))?.[1];
+      if (attr !== undefined) {
+        if (LARGE_NAME.test(attr) && !assignedIn(py, `self.${attr}`, rep.node))
+          found.push(`\`self.${attr}\``);
+        continue;
+      }
       if (arg.type !== "identifier" || loopNames.has(arg.text)) continue;
       if (/(?:^|_)(?:ref|refs|id|handle)$/.test(arg.text)) continue;
       if (assignedIn(py, arg.text, rep.node)) continue;
@@ -183,7 +190,7 @@ export default defineCheck((ctx) => {
       found.push(why ? `\`${arg.text}\` (${why})` : `\`${arg.text}\``);
     }
     if (found.length === 0) continue;
-    const first = /`(\w+)`/.exec(found[0])?.[1] ?? "obj";
+    const first = /`(?:self\.)?(\w+)`/.exec(found[0])?.[1] ?? "obj";
     ctx.report(call, {
       message:
         `${found.join(", ")} ${found.length > 1 ? "are the same objects" : "is the same object"} on every iteration, ` +
