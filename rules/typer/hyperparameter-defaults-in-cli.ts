@@ -27,7 +27,7 @@ export default defineCheck((ctx) => {
     ctx.report(first.param.node, {
       message:
         `\`${cmd.fn.name}\` bakes training hyperparameters into its CLI defaults (${list}${more}). ` +
-        "A run started without the flags silently uses these values, and they drift from the experiment configs. " +
+        "A run started without the flags silently uses these values, which then live in the code instead of in the experiment's config. " +
         "Keep the values in a config file the command loads, default the options to `None`, and let a flag override the config only when it is given.",
     });
   }
