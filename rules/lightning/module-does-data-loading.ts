@@ -45,7 +45,8 @@ export default defineCheck((ctx) => {
   if (isTestPath(ctx.path)) return;
   const onTriggerLine = (line: number) => ctx.rule.triggers.some((t) => t.test(ctx.lines[line - 1] ?? ""));
   for (const cls of lightningModules(py)) {
-    const hooks = cls.methods.filter((m) => DATA_HOOKS.has(m.name));
+    // Hooks that hand over to `self.trainer.datamodule` already keep the data elsewhere.
+    const hooks = cls.methods.filter((m) => DATA_HOOKS.has(m.name) && !/\bdatamodule\b/.test(m.body.text));
     if (hooks.length > 0) {
       // One comment per module: on a hook this change adds when there is one.
       const at = hooks.find((h) => ctx.isAdded(h.line)) ?? hooks[0];
