@@ -76,7 +76,7 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** Keys read from the config names, with the line of their first read: `cfg["lr"]`, `cfg.get("lr")`, `cfg.train.lr`. */
+/** Value keys read from the config names, with the line of the first read: `cfg["lr"]`, `cfg.get("lr")`, `cfg.train.lr`. */
 export function configKeys(text: string, names: readonly ConfigName[]): Map<string, number> {
   const out = new Map<string, number>();
   if (names.length === 0) return out;
@@ -87,12 +87,12 @@ export function configKeys(text: string, names: readonly ConfigName[]): Map<stri
   );
   const part = /\[\s*["'](\w+)["']\s*\]|\.get\(\s*["'](\w+)["']|\.([A-Za-z_]\w*)/g;
   for (const m of text.matchAll(chain)) {
-    const line = text.slice(0, m.index).split("\n").length;
-    for (const p of m[1].matchAll(part)) {
-      const key = p[1] ?? p[2] ?? p[3];
-      if (!key || DICT_METHODS.has(key)) continue;
-      if (!out.has(key)) out.set(key, line);
-    }
+    // Only the last key is a value; the ones before it are sections (`cfg["optim"]["lr"]`).
+    const keys = [...m[1].matchAll(part)]
+      .map((p) => p[1] ?? p[2] ?? p[3])
+      .filter((k) => k && !DICT_METHODS.has(k));
+    const key = keys.at(-1);
+    if (key && !out.has(key)) out.set(key, text.slice(0, m.index).split("\n").length);
   }
   return out;
 }
