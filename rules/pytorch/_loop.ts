@@ -484,8 +484,12 @@ export function isEpochLoop(loop: Loop): boolean {
 /** A loop over batches: iterates a loader-like name and is not an epoch loop. */
 export function isBatchLoop(loop: Loop): boolean {
   if (loop.kind !== "for" || isEpochLoop(loop)) return false;
-  return iterNames(loop).some((n) => words(n).some((w) => LOADER_WORDS.has(w)));
+  return iterNames(loop).some((n) => words(n).some((w) => LOADER_WORDS.has(w) || LOADER_SUFFIX.test(w)));
 }
+
+// Names written as one word: `trainloader`, `testloader`, `valset`.
+const LOADER_SUFFIX =
+  /^(train|training|val|valid|test|eval|dev|data|batch)?(loader|loaders|dl)$|^(train|val|valid|test)(set|data|dataset|batches)$/;
 
 // ---- order and branches -----------------------------------------------------------------------
 
@@ -709,8 +713,13 @@ function isPassName(name: string): boolean {
 /** A loop over a validation/test split: `val_loader`, `tqdm(test_dl)`, `loaders["val"]`. */
 export function isSplitLoop(loop: Loop): boolean {
   if (loop.kind !== "for" || !loop.iter) return false;
-  return (loop.iter.text.match(/[A-Za-z_]\w*/g) ?? []).some((t) => words(t).some((w) => SPLIT_WORDS.has(w)));
+  return (loop.iter.text.match(/[A-Za-z_]\w*/g) ?? []).some((t) =>
+    words(t).some((w) => SPLIT_WORDS.has(w) || SPLIT_COMPOUND.test(w)),
+  );
 }
+
+const SPLIT_COMPOUND =
+  /^(val|valid|validation|test|eval|dev|holdout)(loader|loaders|set|data|dataset|dl|ds|iter|batches)$/;
 
 function trains(py: PythonModel, scope: Span | Node): boolean {
   return directCalls(py, scope).some(
@@ -881,3 +890,62 @@ export const modelCallKey = pyMemo(modelCallKeyUncached);
 export const modeSet = memo(modeSetUncached);
 /** The local function a call runs: `helper(...)` → `def helper`, `self.helper(...)` → the method. */
 export const localCallee = pyMemo(localCalleeUncached);
+
+// ---- mode-dependent layers --------------------------------------------------------------------
+
+// Layers that behave differently in train and eval mode.
+const MODE_DEPENDENT = [
+  "torch.nn.Dropout*",
+  "torch.nn.AlphaDropout",
+  "torch.nn.FeatureAlphaDropout",
+  "torch.nn.*BatchNorm*",
+  "torch.nn.*InstanceNorm*",
+  "torch.nn.RNN",
+  "torch.nn.LSTM",
+  "torch.nn.GRU",
+  "torch.nn.Transformer*",
+  "torch.nn.MultiheadAttention",
+  "torch.nn.functional.*dropout*",
+  "torch.nn.functional.batch_norm",
+  "torch.nn.functional.instance_norm",
+];
+const MODULE_BASES = ["torch.nn.Module", "torch.nn.modules.module.Module"];
+
+/**
+ * True when the local module class `name` (with its local bases and the local modules it builds)
+ * contains no layer whose behaviour depends on train/eval mode, so switching modes changes
+ * nothing. Anything built from outside the file counts as mode-dependent.
+ */
+export function modeFreeClass(py: PythonModel, name: string, depth = 0): boolean {
+  const cls = py.classes.find((c) => c.name === name);
+  if (!cls || depth > 3) return false;
+  for (const base of cls.bases) {
+    if (anyNameMatches(base, MODULE_BASES)) continue;
+    if (!py.classes.some((c) => c.name === base) || !modeFreeClass(py, base, depth + 1)) return false;
+  }
+  if (/\.training\b/.test(cls.node.text)) return false;
+  for (const c of py.callsIn(cls)) {
+    const n = c.name;
+    if (!n) continue;
+    if (anyNameMatches(n, MODE_DEPENDENT)) return false;
+    const last = n.split(".").pop() ?? "";
+    if (!/^[A-Z]/.test(last)) {
+      // A local builder (`make_layers(cfg)`) may add batch norm or dropout.
+      if (!c.imported && !n.includes(".") && py.functions.some((f) => f.name === n && !f.cls)) return false;
+      continue;
+    }
+    if (n.startsWith("torch.nn.")) continue;
+    if (py.classes.some((k) => k.name === n)) {
+      if (!modeFreeClass(py, n, depth + 1)) return false;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/** True when the network `key` is built in this file from a mode-free local class. */
+export function modeFreeModel(py: PythonModel, key: string, at: Span): boolean {
+  const made = producers(py, key, at);
+  return made.length > 0 && made.every((p) => modeFreeClass(py, p));
+}

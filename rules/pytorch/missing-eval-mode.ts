@@ -1,5 +1,13 @@
 import { defineCheck } from "../../src/engine/rule.js";
-import { fileTrains, holdsAtCaller, inferencePasses, modeAt, modeSet, objectKey } from "./_loop.js";
+import {
+  fileTrains,
+  holdsAtCaller,
+  inferencePasses,
+  modeAt,
+  modeFreeModel,
+  modeSet,
+  objectKey,
+} from "./_loop.js";
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -30,7 +38,8 @@ export default defineCheck((ctx) => {
       if (scope && holdsAtCaller(py, scope, (site) => modeAt(py, site, undefined) === "eval")) continue;
       culprit ??= { key: f.key };
     }
-    if (!culprit) continue;
+    // Without dropout or batch norm, eval mode changes nothing.
+    if (!culprit || modeFreeModel(py, culprit.key, pass.forwards[0].call)) continue;
     const where = pass.kind === "function" ? `\`${pass.fn!.name}\`` : "This loop over held-out data";
     const state = culprit.trainLine
       ? `still in training mode (the last switch, line ${culprit.trainLine}, is \`.train()\`)`

@@ -5,6 +5,7 @@ import {
   gradOffAt,
   isBackward,
   localCallee,
+  modeFreeModel,
   modelCallKey,
   modeSet,
   objectKey,
@@ -42,7 +43,7 @@ export default defineCheck((ctx) => {
       if (key) trained.add(rebind(key, r.binds));
     }
     for (const r of evals) {
-      if (!trained.has(r.receiverKey!)) continue;
+      if (!trained.has(r.receiverKey!) || modeFreeModel(py, r.receiverKey!, r.call)) continue;
       if (endsLoop(r.via, loop)) continue;
       reported.add(r.call);
       const via = r.via !== r.call ? ` (through \`${r.via.callee.text}(...)\` on line ${r.via.line})` : "";
