@@ -7,18 +7,31 @@ import {
   splitOutputs,
   splitReads,
 } from "../../src/engine/python/flow.js";
+import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { dataNames, methodSite, preprocessorOf } from "./_lib.js";
+
+/** Vocabulary builds whose result is the fitted state: torchtext's builder, a tokenizer retrained on texts. */
+function vocabularyBuild(call: CallSite): string | undefined {
+  if (call.is("torchtext.vocab.build_vocab_from_iterator")) return "torchtext vocabulary";
+  if (call.method === "train_new_from_iterator") return "retrained tokenizer";
+  return undefined;
+}
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const splits = splitCalls(py);
   if (splits.length === 0) return;
   for (const call of py.calls) {
-    const ctor = preprocessorOf(py, call);
+    const ctor = preprocessorOf(py, call) ?? vocabularyBuild(call);
     if (!ctor) continue;
     const data: Node | undefined =
-      call.arg("X", 0) ?? call.arg("raw_documents", 0) ?? call.arg("texts", 0) ?? call.arg("data", 0);
+      call.arg("X", 0) ??
+      call.arg("raw_documents", 0) ??
+      call.arg("texts", 0) ??
+      call.arg("data", 0) ??
+      call.arg("iterator", 0) ??
+      call.arg("text_iterator", 0);
     if (!data) continue;
     const scope = py.functionAt(call);
     // `self` is too coarse a root to follow: every attribute of the object would look like this data.
@@ -70,7 +83,7 @@ export default defineCheck((ctx) => {
       );
     });
     if (!later) continue;
-    const cls = ctor.split(".").pop();
+    const cls = ctor.includes(" ") ? ctor : ctor.split(".").pop();
     const splitName = later.kind === "cross_validation" ? "cross-validated" : "split";
     ctx.report(methodSite(call), {
       message:
