@@ -65,6 +65,8 @@ export default defineCheck((ctx) => {
           message:
             `PyYAML reads \`${word}\` as the boolean ${bool}, not the string "${word}" (YAML 1.2 parsers such as ruamel.yaml keep the string). ` +
             `Quote it ("${word}") if it is text, or write \`${bool.toLowerCase()}\` if you mean a boolean.`,
+          // Under a key that names text (`mode`, `country`) the string is what was meant.
+          fix: TEXT_KEY.test(k) ? quote : undefined,
         });
       },
     });
