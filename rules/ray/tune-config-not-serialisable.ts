@@ -102,12 +102,17 @@ function offenders(
     }
     case "identifier": {
       if (depth > 2) return;
-      const a = py.lastAssignment(expr.text, at);
+      // In the same function, else a module-level search space used from `main()`.
+      const a =
+        py.lastAssignment(expr.text, at) ??
+        py.assignments.filter((m) => m.targets.includes(expr.text) && py.isModuleLevel(m)).pop();
       if (a?.op !== "=" || a.targets.length !== 1 || !a.value) return;
       offenders(py, a.value, at, key, depth + 1, out);
-      // `config["lr_fn"] = lambda ...` after the literal.
+      // `config["lr_fn"] = lambda ...` after the literal, in the literal's scope.
+      const scope = py.functionAt(a);
+      const until = scope === py.functionAt(at) ? at.start : (scope?.end ?? Number.MAX_SAFE_INTEGER);
       for (const b of py.assignments) {
-        if (b.start <= a.start || b.start >= at.start || py.functionAt(b) !== py.functionAt(at)) continue;
+        if (b.start <= a.start || b.start >= until || py.functionAt(b) !== scope) continue;
         const t = b.targets[0];
         if (b.targets.length === 1 && t.startsWith(`${expr.text}[`) && b.value) {
           offenders(
