@@ -210,7 +210,7 @@ export function moduleClasses(py: PythonModel): ClassDef[] {
 
 // The names models are usually bound to; a call through one of them is a forward pass.
 const MODEL_NAME =
-  /^(model|net|network|module|encoder|decoder|generator|discriminator|gen|disc|netG|netD|critic|actor|policy|backbone|classifier|head|teacher|student|unet|vae|autoencoder|transformer|lm|[a-z_]*_(model|net|network|encoder|decoder))$/i;
+  /^(model|net|network|module|encoder|decoder|generator|discriminator|gen|disc|netG|netD|critic|actor|policy|backbone|classifier|clf|head|teacher|student|unet|vae|autoencoder|transformer|lm|mlp|cnn|rnn|lstm|gru|resnet|vit|bert|[a-z_]*_(model|net|network|encoder|decoder|head|mlp))$/i;
 const MODEL_FACTORIES = [
   "torch.nn.**",
   "torchvision.models.**",

@@ -276,7 +276,17 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   const forwards = py.functions.filter((f) => f.name === "forward");
   if (forwards.length === 0) return;
-  for (const fn of forwards) {
+  // Methods that forward calls on `self` run inside the same graph.
+  const helpers = forwards.flatMap((f) => {
+    const called = new Set(
+      py
+        .callsIn(f.body)
+        .filter((c) => c.receiver?.text === "self" && c.method)
+        .map((c) => c.method!),
+    );
+    return f.cls ? f.cls.methods.filter((m) => m !== f && called.has(m.name)) : [];
+  });
+  for (const fn of new Set([...forwards, ...helpers])) {
     const reported = new Set<number>();
     for (const site of inplaceSites(py, fn)) {
       if (gradDisabledAt(py, site.node)) continue;

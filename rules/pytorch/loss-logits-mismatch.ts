@@ -22,6 +22,8 @@ interface Output {
   kind: Kind;
   op: string;
   where: Node;
+  /** Decided by the variable's name only. */
+  named?: boolean;
 }
 type Expects = "logits" | "prob" | "logprob";
 
@@ -235,20 +237,58 @@ function lossCalls(py: PythonModel): LossCall[] {
   return out;
 }
 
-function message(loss: LossCall, got: Output): string | undefined {
+// Names that say what a tensor holds, for inputs whose origin is not visible (function parameters).
+const NAMED: [RegExp, Kind][] = [
+  [/^(log_?probs?|logp|log_likelihoods?)$|_log_?probs?$/i, "logprob"],
+  [/^logits?$|_logits?$|^logits?_/i, "logits"],
+  [/^(probs?|probas?|probabilities|y_prob|y_proba)$|_probs?$|_probas?$|^probs?_/i, "prob"],
+];
+const NAME_PASS = new Set([
+  "squeeze",
+  "unsqueeze",
+  "view",
+  "reshape",
+  "flatten",
+  "float",
+  "double",
+  "to",
+  "contiguous",
+]);
+
+/** What the input's name says it holds: `logits.squeeze(1)` → logits. */
+function namedKind(node: Node): Output | undefined {
+  let n: Node | null | undefined = node;
+  while (n && (n.type === "call" || n.type === "subscript" || n.type === "parenthesized_expression")) {
+    if (n.type === "call") {
+      if (!NAME_PASS.has(methodName(n) ?? "")) return undefined;
+      n = receiverOf(n);
+    } else n = n.type === "subscript" ? n.childForFieldName("value") : n.namedChildren[0];
+  }
+  if (n?.type !== "identifier") return undefined;
+  const hit = NAMED.find(([re]) => re.test(n.text));
+  return hit ? { kind: hit[1], op: n.text, where: node, named: true } : undefined;
+}
+
+/** Where the input came from, for the message. */
+function origin(got: Output): string {
   const line = got.where.startPosition.row + 1;
-  const src = `\`${got.op}\` (line ${line})`;
+  if (got.named) return `a tensor named \`${got.op}\``;
+  return `\`${got.op}\` (line ${line})`;
+}
+
+function message(loss: LossCall, got: Output): string | undefined {
+  const src = origin(got);
   if (loss.expects === "logits" && got.kind === "prob") {
     const inner = loss.loss.startsWith("BCE") || loss.loss.includes("binary") ? "a sigmoid" : "log_softmax";
     return (
-      `\`${loss.loss}\` expects raw logits and applies ${inner} itself, but this input has already been through ${src}. ` +
+      `\`${loss.loss}\` expects raw logits and applies ${inner} itself, but this input ${got.named ? `is ${src}, which holds probabilities` : `has already been through ${src}`}. ` +
       "Squashing twice flattens the loss, shrinks the gradients and stalls training. Pass the raw logits and apply " +
-      `\`${got.op}\` only when you need probabilities for prediction.`
+      "the activation only when you need probabilities for prediction."
     );
   }
   if (loss.expects === "prob" && got.kind === "logits") {
     return (
-      `\`${loss.loss}\` expects probabilities in [0, 1], but this input is the raw output of ${src}, with no sigmoid. ` +
+      `\`${loss.loss}\` expects probabilities in [0, 1], but this input is ${got.named ? `${src}, raw scores` : `the raw output of ${src}`} with no sigmoid. ` +
       "Values outside [0, 1] make it raise (a device-side assert on CUDA). Use `BCEWithLogitsLoss` on the raw output, which is also numerically stabler, or add a sigmoid."
     );
   }
@@ -272,7 +312,7 @@ export default defineCheck((ctx) => {
     const call = py.calls.find((c) => c.node.id === loss.call.id);
     const input = call?.arg("input", 0);
     if (!call || !input) continue;
-    const got = classifier.of(input, call);
+    const got = classifier.of(input, call) ?? namedKind(input);
     if (!got) continue;
     const text = message(loss, got);
     if (!text) continue;
