@@ -1,6 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import { assignmentOf } from "../../src/engine/python/flow.js";
-import { dotted, literal, stringValue } from "../../src/engine/python/helpers.js";
+import { dotted, isWithin, literal, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
 import { yamlLoads } from "../pyyaml/_lib.js";
 
@@ -201,12 +201,22 @@ export function cliOptions(py: PythonModel): CliOption[] {
  * Names that hold command-line values: the result of `parse_args()`, Typer and click command
  * parameters, and OmegaConf's CLI readers.
  */
+const ARGS_HELPER = /^_?(get|parse)_?(args|arguments|opts?|options|cli_args)$/i;
+
 export function cliNames(py: PythonModel): Set<string> {
   const out = new Set<string>();
-  for (const call of [
+  const parses = [
     ...py.methodCalls("parse_args", "parse_known_args"),
     ...py.callsTo("omegaconf.OmegaConf.from_cli", "omegaconf.OmegaConf.from_dotlist"),
-  ]) {
+  ];
+  // Wrappers: `def get_args(): ...; return parser.parse_args()`, or one imported under such a name.
+  const wrappers = new Set(
+    py.functions.filter((fn) => parses.some((c) => isWithin(c, fn.body))).map((fn) => fn.name),
+  );
+  const wrapped = py.calls.filter(
+    (c) => c.method !== undefined && (wrappers.has(c.method) || ARGS_HELPER.test(c.method)),
+  );
+  for (const call of [...parses, ...wrapped]) {
     const a = assignmentOf(py, call);
     const first = a?.targets[0];
     if (first && /^[A-Za-z_]\w*$/.test(first)) out.add(first);
