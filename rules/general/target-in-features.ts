@@ -47,6 +47,8 @@ const FRAME_ATTRIBUTES = new Set([
   "cat",
 ]);
 
+const LIST_EDITS = new Set(["remove", "pop", "append", "extend", "insert", "clear"]);
+
 const CONSUMERS = [
   "sklearn.model_selection.train_test_split",
   "sklearn.model_selection.cross_val_score",
@@ -174,15 +176,26 @@ function columnList(
   if (!node) return undefined;
   let n = node;
   if (n.type === "identifier") {
-    const a = py.lastAssignment(n.text, at);
+    const name = n.text;
+    const a = py.lastAssignment(name, at);
     if (
       a?.value &&
       a.op === "=" &&
       a.targets.length === 1 &&
       (a.value.type === "list" || a.value.type === "tuple")
-    )
+    ) {
+      // `cols.remove("target")` and the like change the list after it was written.
+      const edited = py.calls.some(
+        (c) =>
+          c.start > a.end &&
+          c.end <= at.startIndex &&
+          c.receiver?.text === name &&
+          c.method !== undefined &&
+          LIST_EDITS.has(c.method),
+      );
+      if (edited) return undefined;
       n = a.value;
-    else return single ? [keyOf(n, consts)!] : undefined;
+    } else return single ? [keyOf(n, consts)!] : undefined;
   }
   if (n.type === "string") return single ? [keyOf(n, consts)!] : undefined;
   if (n.type !== "list" && n.type !== "tuple") return undefined;
