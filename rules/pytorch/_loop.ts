@@ -77,9 +77,9 @@ function isBackwardUncached(call: CallSite): boolean {
 }
 
 // `zero_grad`, and helpers named for it (`zero_grads(model)`, `reset_grad()`, `clear_grads()`).
-export const ZEROING_HELPER = /zero_?grad|clear_?grad|reset_?grad/i;
+const ZEROING_HELPER = /zero_?grad|clear_?grad|reset_?grad/i;
 
-/** Calls that reset gradients: `zero_grad(...)` on anything, `p.grad.zero_()`, `p.grad.detach_()`. */
+/** Calls that reset gradients: `zero_grad(...)` on anything, `p.grad.zero_()`, `p.grad.fill_(0)`. */
 export function isZeroing(call: CallSite): boolean {
   if (call.method !== undefined && ZEROING_HELPER.test(call.method)) return true;
   return (
@@ -214,7 +214,7 @@ const MODULE_METHODS = new Set([
   "requires_grad_",
 ]);
 
-export interface ModelIndex {
+interface ModelIndex {
   /** Full dotted texts used as modules somewhere in the file (`model`, `self.encoder`). */
   known: Set<string>;
   /** Local classes deriving from `torch.nn.Module`. */
@@ -223,7 +223,7 @@ export interface ModelIndex {
 
 const indexes = new WeakMap<PythonModel, ModelIndex>();
 
-export function modelIndex(py: PythonModel): ModelIndex {
+function modelIndex(py: PythonModel): ModelIndex {
   let idx = indexes.get(py);
   if (!idx) {
     const known = new Set<string>();
