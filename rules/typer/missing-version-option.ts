@@ -5,15 +5,23 @@ import { cliParams, commands, subApps, typerApps } from "./_lib.js";
 
 const VERSION_PARAM = /^(?:show_|print_)?version$/;
 
-/** True when the project's pyproject.toml is visible and installs no command-line scripts. */
+/**
+ * True when the project's manifests are visible and none installs command-line scripts: a
+ * research repository run as `python cli.py` (requirements files only, or a pyproject without
+ * scripts). `setup.py` entry points are not visible here, so this errs towards silence.
+ */
 function notInstalled(manifests: ReadonlyMap<string, string>): boolean {
+  if (manifests.size === 0) return false;
   for (const [path, text] of manifests) {
-    if (!/(^|\/)pyproject\.toml$/.test(path)) continue;
-    return !/^\s*\[(project\.scripts|project\.gui-scripts|project\.entry-points[^\]]*|tool\.poetry\.scripts|tool\.flit\.scripts)\]/m.test(
-      text,
-    );
+    if (
+      /(^|\/)pyproject\.toml$/.test(path) &&
+      /^\s*\[(project\.scripts|project\.gui-scripts|project\.entry-points[^\]]*|tool\.poetry\.scripts|tool\.flit\.scripts)\]/m.test(
+        text,
+      )
+    )
+      return false;
   }
-  return false;
+  return true;
 }
 
 /**
