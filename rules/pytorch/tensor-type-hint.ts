@@ -25,18 +25,23 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   if (!ctx.text.includes("Tensor")) return;
   const isPlain = (n: Node | undefined) => n !== undefined && py.resolve(n) === "torch.Tensor";
-  for (const cls of moduleClasses(py)) {
-    const classDoc = docstring(cls.body);
-    if (classDoc && SHAPE_NOTE.test(classDoc)) continue;
-    for (const fn of cls.methods) {
-      const plain = [...fn.explicitParams.map((p) => p.annotation), fn.returnType].filter(isPlain) as Node[];
-      if (plain.length === 0 || notesShapes(py, fn)) continue;
-      const first = plain.sort((a, b) => a.startIndex - b.startIndex)[0];
-      ctx.report(first, {
-        message:
-          `\`${fn.name}\` annotates ${plain.length === 1 ? "a tensor" : `${plain.length} tensors`} as plain \`torch.Tensor\`, which says nothing about the shapes it expects. ` +
-          'Note them where readers and tools see them: jaxtyping (`Float[Tensor, "batch channels height width"]`), `typing.Annotated`, or a docstring line such as `x: (B, C, H, W)`.',
-      });
-    }
+  const modules = moduleClasses(py);
+  if (modules.length === 0) return;
+  // Model code: the modules' methods, and the file's top-level functions (attention kernels,
+  // losses) written next to them.
+  const documented = new Set(modules.filter((c) => SHAPE_NOTE.test(docstring(c.body) ?? "")));
+  const functions = [
+    ...modules.filter((c) => !documented.has(c)).flatMap((c) => c.methods),
+    ...py.functions.filter((f) => !f.cls && !f.parentFunction),
+  ];
+  for (const fn of functions) {
+    const plain = [...fn.explicitParams.map((p) => p.annotation), fn.returnType].filter(isPlain) as Node[];
+    if (plain.length === 0 || notesShapes(py, fn)) continue;
+    const first = plain.sort((a, b) => a.startIndex - b.startIndex)[0];
+    ctx.report(first, {
+      message:
+        `\`${fn.name}\` annotates ${plain.length === 1 ? "a tensor" : `${plain.length} tensors`} as plain \`torch.Tensor\`, which says nothing about the shapes it expects. ` +
+        'Note them where readers and tools see them: jaxtyping (`Float[Tensor, "batch channels height width"]`), `typing.Annotated`, or a docstring line such as `x: (B, C, H, W)`.',
+    });
   }
 });
