@@ -26,7 +26,9 @@ function plainWord(node: unknown): node is Scalar & { source: string } {
 
 export default defineCheck((ctx) => {
   const { yaml } = ctx;
-  if (!/\b(?:yes|no|on|off)\b/i.test(ctx.text) || readByOtherTool(ctx.path, yaml.docs)) return;
+  // A file PyYAML cannot parse (broken, or a Jinja template) fails before any value is read.
+  if (!/\b(?:yes|no|on|off)\b/i.test(ctx.text) || yaml.errors.length > 0) return;
+  if (readByOtherTool(ctx.path, yaml.docs)) return;
   const trueFalseStyle = /:\s*(?:true|false|True|False|TRUE|FALSE)\s*(?:#.*)?$/m.test(ctx.text);
   for (const doc of yaml.docs) {
     visit(doc, {

@@ -24,7 +24,8 @@ function asInteger(text: string, fixed: string): string {
 
 export default defineCheck((ctx) => {
   const { yaml } = ctx;
-  if (!/[0-9.][eE][-+]?[0-9]/.test(ctx.text)) return;
+  // A file PyYAML cannot parse (broken, or a Jinja template) fails before any value is read.
+  if (!/[0-9.][eE][-+]?[0-9]/.test(ctx.text) || yaml.errors.length > 0) return;
   if (readByOtherTool(ctx.path, yaml.docs) || readWithPatchedFloats(ctx.text, ctx.project.manifests)) return;
   for (const { node, isKey } of plainScalars(yaml.docs)) {
     if (isKey || typeof node.source !== "string") continue;
