@@ -552,12 +552,11 @@ export function modeAt(py: PythonModel, at: Span, key: string | undefined): Mode
     if (!mode) {
       // `prepare_for_eval(model)`: a local helper that switches the mode itself.
       const helper = localCallee(py, c);
-      const inner = helper
-        ? reachableCalls(py, helper.body, 1)
-            .filter((r) => modeSet(r.call))
-            .pop()
-        : undefined;
+      const switches = helper ? reachableCalls(py, helper.body, 1).filter((r) => modeSet(r.call)) : [];
+      const inner = switches.pop();
       if (!inner) continue;
+      // `set_mode(self, mode)` switching either way: the argument decides, so do not judge.
+      if (switches.some((r) => modeSet(r.call) !== modeSet(inner.call))) return "eval";
       mode = modeSet(inner.call);
       const root = inner.receiverKey?.split(".")[0];
       const index = helper!.explicitParams.findIndex((p) => p.name === root);
@@ -589,7 +588,12 @@ const SET_GRAD = [
   "torch.autograd.grad_mode.set_grad_enabled",
 ];
 
-function disablesGrad(py: PythonModel, expr: Node): boolean {
+function disablesGrad(py: PythonModel, expr: Node, hops = 0): boolean {
+  // `ctx = torch.no_grad()` ... `with ctx:`
+  if (expr.type === "identifier" && hops === 0) {
+    const value = py.lastAssignment(expr.text, expr)?.value;
+    return value !== undefined && disablesGrad(py, value, 1);
+  }
   if (expr.type === "call") {
     const name = py.resolve(expr.childForFieldName("function") ?? expr);
     if (anyNameMatches(name, NO_GRAD)) return true;

@@ -15,7 +15,8 @@ import {
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  if (py.calls.some(isZeroing)) return;
+  // Any reset in the file, even one passed around uncalled (`closure(opt.zero_grad)`), means the author handles it.
+  if (/\.zero_grad\b/.test(ctx.text) || py.calls.some(isZeroing)) return;
   const loops = innermostTrainingLoops(py);
   if (loops.length === 0) return;
   const lit = lightningModules(py);
