@@ -54,8 +54,8 @@ interface EarlyStop {
   from: number;
 }
 
-function earlyStopping(py: PythonModel, fn: FunctionDef): EarlyStop | undefined {
-  const calls = py.callsIn(fn.body);
+function earlyStopping(py: PythonModel, body: Node): EarlyStop | undefined {
+  const calls = py.callsIn(body);
   const site = calls.find(
     (c) =>
       c.is(...EARLY_STOPPING) ||
@@ -130,11 +130,49 @@ function tunerSearches(py: PythonModel): { call: CallSite; stop: CallSite }[] {
   return out;
 }
 
+const GRIDS = [
+  "sklearn.model_selection.ParameterGrid",
+  "sklearn.model_selection.ParameterSampler",
+  "itertools.product",
+];
+
+/**
+ * A hand-written search: a loop over candidate values (a literal list, `ParameterGrid`,
+ * `itertools.product`) that stops early on validation data and keeps the best by comparing a
+ * score computed on that same data.
+ */
+function tuningLoops(py: PythonModel): EarlyStop[] {
+  const out: EarlyStop[] = [];
+  for (const loop of py.loops) {
+    const iter = loop.iter;
+    if (loop.kind !== "for" || !iter) continue;
+    const bound = iter.type === "identifier" ? py.lastAssignment(iter.text, loop)?.value : undefined;
+    const candidates = [iter, bound].some(
+      (n) =>
+        n !== undefined &&
+        (n.type === "list" ||
+          n.type === "tuple" ||
+          py.within(py.calls, { start: n.startIndex, end: n.endIndex }).some((c) => c.is(...GRIDS))),
+    );
+    if (!candidates) continue;
+    const es = earlyStopping(py, loop.body);
+    if (!es || es.watched.size === 0) continue;
+    const scope = py.functionAt(loop);
+    const end = { start: loop.end, end: loop.end, line: loop.endLine, endLine: loop.endLine, column: 1 };
+    const live = followNames(py, es.watched, es.from, end, scope);
+    const picks = py
+      .within(py.ifs, { start: loop.body.startIndex, end: loop.body.endIndex })
+      .some((i) => /[<>]/.test(i.condition.text) && [...namesIn(i.condition)].some((n) => live.has(n)));
+    if (picks) out.push(es);
+  }
+  return out;
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const found: { at: CallSite | Node; what: string }[] = [];
   for (const fn of objectives(py)) {
-    const es = earlyStopping(py, fn);
+    const es = earlyStopping(py, fn.body);
     if (!es) continue;
     const end = { start: fn.end, end: fn.end, line: fn.endLine, endLine: fn.endLine, column: 1 };
     const live = followNames(py, es.watched, es.from, end, fn);
@@ -143,6 +181,7 @@ export default defineCheck((ctx) => {
     );
     if (reused) found.push({ at: es.at, what: `the tuning objective of \`${fn.name}\`` });
   }
+  for (const es of tuningLoops(py)) found.push({ at: es.at, what: "the search loop's comparison of scores" });
   for (const { call, stop } of tunerSearches(py))
     found.push({ at: stop, what: `the tuner's \`search\` (line ${call.line})` });
   if (found.length === 0 || evaluatesOnTest(py)) return;
