@@ -13,6 +13,15 @@ const HELD_OUT_BY_DESIGN = [
   "mapie.**",
   "crepes.**",
 ];
+// Transformers whose `fit` learns nothing from the rows' values: fitting them on test data leaks nothing.
+const STATELESS = [
+  "sklearn.preprocessing.PolynomialFeatures",
+  "sklearn.preprocessing.FunctionTransformer",
+  "sklearn.preprocessing.Normalizer",
+  "sklearn.preprocessing.Binarizer",
+  "sklearn.feature_extraction.text.HashingVectorizer",
+  "sklearn.feature_extraction.FeatureHasher",
+];
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -24,7 +33,7 @@ export default defineCheck((ctx) => {
     const role = dataRole(py, data, call);
     if (role !== "test" && role !== "val") continue;
     const ctor = constructorOf(py, call.receiver, call);
-    if (ctor && anyNameMatches(ctor, HELD_OUT_BY_DESIGN)) continue;
+    if (ctor && anyNameMatches(ctor, [...HELD_OUT_BY_DESIGN, ...STATELESS])) continue;
     const what = role === "test" ? "test" : "validation";
     const prep = preprocessorOf(py, call);
     const subject = prep ? `This ${prep.split(".").pop()}` : `\`${recv}\``;
