@@ -1,4 +1,6 @@
+import type { Node } from "web-tree-sitter";
 import { boolValue, closest, isWithin } from "../../src/engine/python/helpers.js";
+import type { CallSite, Loop } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { fluent, isWithItem } from "./_lib.js";
 
@@ -16,6 +18,22 @@ const NEVER_ENDED =
   "interpreter exits, recording it as FINISHED even if the script crashed, and any later `start_run()` in the " +
   "same process (a notebook, a sweep, a test session) fails while it is still active. Use " +
   "`with mlflow.start_run():`, or `try: ... finally: mlflow.end_run()`.";
+
+/** A `continue`/`break` of this loop between the start and every `end_run()` after it, if any. */
+function skippedEnd(loop: Loop, start: CallSite, ends: CallSite[]): Node | undefined {
+  const firstEnd = ends.find((e) => e.start > start.end);
+  if (!firstEnd) return undefined;
+  const jumps = loop.body.descendantsOfType(["continue_statement", "break_statement"]);
+  return (
+    jumps.find(
+      (j): j is Node =>
+        j !== null &&
+        j.startIndex > start.end &&
+        j.startIndex < firstEnd.start &&
+        closest(j, "for_statement", "while_statement")?.startIndex === loop.start,
+    ) ?? undefined
+  );
+}
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -39,7 +57,18 @@ export default defineCheck((ctx) => {
     if (sameFn.some((e) => e.start > call.end && closest(e.node, "finally_clause"))) continue;
     const loop = py.loopsAt(call).find((l) => py.functionAt(l) === fn);
     if (loop) {
-      if (sameFn.some((e) => loop.start <= e.start && e.end <= loop.end)) continue;
+      const inLoop = sameFn.filter((e) => loop.start <= e.start && e.end <= loop.end);
+      const skip = inLoop.length > 0 ? skippedEnd(loop, call, inLoop) : undefined;
+      if (skip) {
+        ctx.report(call, {
+          message:
+            `The \`${skip.text}\` on line ${skip.startPosition.row + 1} leaves this iteration before \`mlflow.end_run()\`, ` +
+            "so the run stays active and the next `start_run()` fails (or nests under it). Use " +
+            "`with mlflow.start_run(...):` for the iteration, or end the run in a `finally:`.",
+        });
+        continue;
+      }
+      if (inLoop.length > 0) continue;
       if (py.callsIn(loop.body).some((c) => c.method !== undefined && enders.has(c.method))) continue;
       ctx.report(call, { message: boolValue(call.arg("nested")) === true ? IN_LOOP_NESTED : IN_LOOP });
     } else if (ends.length === 0) {
