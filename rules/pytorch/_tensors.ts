@@ -261,7 +261,12 @@ export function dataLoaderCalls(py: PythonModel): CallSite[] {
 }
 
 const TRAIN = /train/i;
-const NOT_TRAIN = /val|test|eval|dev|predict|infer|calib|holdout/i;
+// Evaluation names, as words of snake_case (`val_loader`, `x_test`, not `interval`) or camelCase
+// (`mnistTest`); `trainval` is training data (train and validation merged for the final fit).
+const NOT_TRAIN =
+  /(?<![a-z])(val|valid|test|eval|dev(?!ice)|predict|infer|calib|holdout)|(Val|Test|Eval|Dev(?!ice)|Predict|Holdout)|(VAL|TEST|EVAL)/;
+const TRAIN_VAL = /train_?val/i;
+const evaluationName = (text: string) => !TRAIN_VAL.test(text) && NOT_TRAIN.test(text);
 
 /** The name a loader is bound to: `train_loader = DataLoader(...)`, or undefined. */
 export function loaderName(call: CallSite): string | undefined {
@@ -281,17 +286,17 @@ export function loaderName(call: CallSite): string | undefined {
 export function isTrainingLoader(py: PythonModel, call: CallSite): boolean {
   const name = loaderName(call);
   if (name !== undefined) {
-    if (NOT_TRAIN.test(name)) return false;
+    if (evaluationName(name)) return false;
     if (TRAIN.test(name)) return true;
   }
   // Shuffling is what one does to training data.
   if (boolValue(call.arg("shuffle", 2)) === true) return true;
   const dataset = call.arg("dataset", 0);
   const dsText = dataset?.text ?? "";
-  if (dataset && NOT_TRAIN.test(dsText)) return false;
+  if (dataset && evaluationName(dsText)) return false;
   if (dataset && TRAIN.test(dsText)) return true;
   const fn = py.functionAt(call);
-  return fn !== undefined && TRAIN.test(fn.name) && !NOT_TRAIN.test(fn.name);
+  return fn !== undefined && TRAIN.test(fn.name) && !evaluationName(fn.name);
 }
 
 /** Loaders in test files are fixtures, not training pipelines. */
