@@ -1,6 +1,6 @@
 import { isTestPath } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { modelKind, preprocessorOf } from "./_lib.js";
+import { dataArg, dataRole, modelKind, preprocessorOf, receiverText } from "./_lib.js";
 
 const PIPELINE_BUILDERS = [
   "sklearn.pipeline.*",
@@ -12,11 +12,26 @@ const PIPELINE_BUILDERS = [
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (isTestPath(ctx.path) || py.callsTo(...PIPELINE_BUILDERS).length > 0) return;
-  const steps = py.methodCalls("fit_transform").filter((c) => preprocessorOf(py, c) !== undefined);
+  // Steps fitted on training features: a refit on test data is fit-on-test-data's finding, and a
+  // scaler of the target is not a feature step.
+  const steps = py.methodCalls("fit_transform").filter((c) => {
+    if (preprocessorOf(py, c) === undefined) return false;
+    const data = dataArg(c);
+    const role = dataRole(py, data, c);
+    return role !== "test" && role !== "val" && !(data && isTarget(data.text));
+  });
   if (steps.length < 2) return;
   for (const [i, first] of steps.entries()) {
     const scope = py.functionAt(first);
-    const same = steps.slice(i).filter((s) => py.functionAt(s) === scope);
+    // One scaler applied to several splits or folds is one step, not a chain.
+    const seen = new Set<string>();
+    const same = steps.slice(i).filter((s) => {
+      if (py.functionAt(s) !== scope) return false;
+      const key = s.receiver?.type === "call" ? `@${s.start}` : (receiverText(s) ?? `@${s.start}`);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     if (same.length < 2) continue;
     const last = same[same.length - 1];
     const model = py
@@ -33,3 +48,8 @@ export default defineCheck((ctx) => {
     return;
   }
 });
+
+/** True when an expression is a plain name for labels rather than features (`y_train`, `yTest`, `train_y`, `labels`). */
+function isTarget(text: string): boolean {
+  return /^[yY](_\w*|[A-Z]\w*|\d*)$|^\w+_[yY]$|^(labels?|targets?)(_\w+)?$/.test(text.replace(/\s+/g, ""));
+}
