@@ -217,6 +217,10 @@ export interface LossSpec {
   node: Node;
   name: string;
   fromLogits: boolean;
+  /** The loss constructor call, when the loss is built from a class. */
+  call?: CallSite;
+  /** The `from_logits=` value, when given. */
+  logits?: Node;
 }
 
 const PROBABILITY_LOSSES = new Set([
@@ -251,7 +255,7 @@ export function compileLoss(calls: Calls, compile: CallSite): LossSpec | undefin
     if (!name || call.hasSplat) return undefined;
     const fl = call.keywords.get("from_logits");
     if (fl && fl.type !== "true" && fl.type !== "false") return undefined;
-    return { node: call.node, name, fromLogits: fl?.type === "true" };
+    return { node: call.node, name, fromLogits: fl?.type === "true", call, logits: fl };
   }
   // `loss=keras.losses.binary_crossentropy`: the function, with its default `from_logits=False`.
   const fname = lossName(py.resolve(value));

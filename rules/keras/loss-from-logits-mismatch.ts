@@ -1,5 +1,14 @@
-import { defineCheck } from "../../src/engine/rule.js";
-import { Calls, compileLoss, kerasModelCall, layerActivation, outputLayer } from "./_lib.js";
+import type { PythonModel } from "../../src/engine/python/model.js";
+import { defineCheck, type FixInput } from "../../src/engine/rule.js";
+import {
+  type Activation,
+  Calls,
+  compileLoss,
+  kerasModelCall,
+  type LossSpec,
+  layerActivation,
+  outputLayer,
+} from "./_lib.js";
 
 const CLASS_NAME: Record<string, string> = {
   categorical_crossentropy: "CategoricalCrossentropy",
@@ -8,6 +17,37 @@ const CLASS_NAME: Record<string, string> = {
   categorical_focal_crossentropy: "CategoricalFocalCrossentropy",
   binary_focal_crossentropy: "BinaryFocalCrossentropy",
 };
+
+/** Makes the loss agree with the output layer, when that is a local edit of the loss. */
+function lossFix(py: PythonModel, loss: LossSpec, activation: Activation): FixInput | undefined {
+  const description =
+    activation === "linear" ? "compute the loss from logits" : "compute the loss from probabilities";
+  if (activation !== "linear") {
+    return loss.logits ? { description, edits: [{ at: loss.logits, text: "False" }] } : undefined;
+  }
+  if (loss.logits) return { description, edits: [{ at: loss.logits, text: "True" }] };
+  if (loss.call) {
+    if (loss.call.hasSplat) return undefined;
+    const items = loss.call.argsNode.namedChildren.filter((c) => c !== null && c.type !== "comment");
+    const last = items[items.length - 1];
+    const edit = last
+      ? { at: { start: last.endIndex, end: last.endIndex }, text: ", from_logits=True" }
+      : { at: loss.call.argsNode, text: "(from_logits=True)" };
+    return { description, edits: [edit] };
+  }
+  if (loss.node.type !== "string") return undefined;
+  // Spell the loss class through whatever name the file already binds Keras to.
+  let prefix: string | undefined;
+  for (const [local, target] of py.imports) {
+    if (target === "keras") prefix = local;
+    else if (target === "tensorflow" && prefix === undefined) prefix = `${local}.keras`;
+  }
+  if (!prefix) return undefined;
+  return {
+    description,
+    edits: [{ at: loss.node, text: `${prefix}.losses.${CLASS_NAME[loss.name]}(from_logits=True)` }],
+  };
+}
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -39,7 +79,10 @@ export default defineCheck((ctx) => {
     }
     if (!message) continue;
     const lossLine = loss.node.startPosition.row + 1;
-    const target = !ctx.isAdded(lossLine) && ctx.isAdded(layer.line) ? layer : loss.node;
-    ctx.report(target, { message });
+    if (!ctx.isAdded(lossLine) && ctx.isAdded(layer.line)) {
+      ctx.report(layer, { message });
+      continue;
+    }
+    ctx.report(loss.node, { message, fix: lossFix(py, loss, activation) });
   }
 });
