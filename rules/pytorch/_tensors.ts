@@ -266,7 +266,8 @@ const TRAIN = /train/i;
 const NOT_TRAIN =
   /(?<![a-z])(val|valid|test|eval|dev(?!ice)|predict|infer|calib|holdout)|(Val|Test|Eval|Dev(?!ice)|Predict|Holdout)|(VAL|TEST|EVAL)/;
 const TRAIN_VAL = /train_?val/i;
-const evaluationName = (text: string) => !TRAIN_VAL.test(text) && NOT_TRAIN.test(text);
+const evaluationName = (text: string) =>
+  /\btrain\s*=\s*False/.test(text) || (!TRAIN_VAL.test(text) && NOT_TRAIN.test(text));
 
 /** The name a loader is bound to: `train_loader = DataLoader(...)`, or undefined. */
 export function loaderName(call: CallSite): string | undefined {
