@@ -319,7 +319,10 @@ export function directCalls(py: PythonModel, scope: Span | Node): CallSite[] {
   const start = "startIndex" in scope ? scope.startIndex : scope.start;
   const end = "endIndex" in scope ? scope.endIndex : scope.end;
   let cache = scopeCache.get(py);
-  if (!cache) scopeCache.set(py, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    scopeCache.set(py, cache);
+  }
   const key = `${start}:${end}`;
   const hit = cache.get(key);
   if (hit) return hit;
@@ -870,7 +873,10 @@ function memo<T>(compute: (call: CallSite) => T): (call: CallSite) => T {
   const cache = new WeakMap<CallSite, { v: T }>();
   return (call) => {
     let hit = cache.get(call);
-    if (!hit) cache.set(call, (hit = { v: compute(call) }));
+    if (!hit) {
+      hit = { v: compute(call) };
+      cache.set(call, hit);
+    }
     return hit.v;
   };
 }
@@ -879,7 +885,10 @@ const pyMemo = <T>(compute: (py: PythonModel, call: CallSite) => T) => {
   const perModel = new WeakMap<PythonModel, (call: CallSite) => T>();
   return (py: PythonModel, call: CallSite): T => {
     let f = perModel.get(py);
-    if (!f) perModel.set(py, (f = memo((c) => compute(py, c))));
+    if (!f) {
+      f = memo((c) => compute(py, c));
+      perModel.set(py, f);
+    }
     return f(call);
   };
 };
@@ -952,4 +961,160 @@ export function modeFreeClass(py: PythonModel, name: string, depth = 0): boolean
 export function modeFreeModel(py: PythonModel, key: string, at: Span): boolean {
   const made = producers(py, key, at);
   return made.length > 0 && made.every((p) => modeFreeClass(py, p));
+}
+
+// ---- module paths and freezing ----------------------------------------------------------------
+
+/** A module path in one namespace: a plain chain (`model.backbone`), or one under `self` of a class. */
+export interface Chain {
+  segs: string[];
+  cls?: string;
+}
+
+export interface Toggle {
+  at: Span;
+  frozen: boolean;
+  chains: Chain[];
+}
+
+const MODULE_WALKS = new Set([
+  "parameters",
+  "named_parameters",
+  "children",
+  "named_children",
+  "modules",
+  "named_modules",
+]);
+
+/** Every `requires_grad` switch in the file, with the module paths it applies to. */
+export function gradToggles(py: PythonModel): Toggle[] {
+  const out: Toggle[] = [];
+  for (const a of py.assignments) {
+    if (a.op !== "=") continue;
+    const v = boolValue(a.value);
+    if (v === undefined) continue;
+    for (const t of a.targets) {
+      if (!t.endsWith(".requires_grad")) continue;
+      out.push({ at: a, frozen: !v, chains: chainsOfText(py, t.slice(0, -".requires_grad".length), a) });
+    }
+  }
+  for (const c of py.methodCalls("requires_grad_")) {
+    const arg = c.arg("requires_grad", 0);
+    const v = arg ? boolValue(arg) : true;
+    if (v === undefined || !c.receiver) continue;
+    out.push({ at: c, frozen: !v, chains: chainsOf(py, c.receiver, c) });
+  }
+  return out.filter((t) => t.chains.length > 0);
+}
+
+function chainsOfText(py: PythonModel, text: string, at: Span): Chain[] {
+  const chain = chainFromText(py, text, at);
+  return chain ? resolveLoopVar(py, chain, at, 0) : [];
+}
+
+function chainsOf(py: PythonModel, node: Node, at: Span): Chain[] {
+  const chain = moduleChain(py, node, at);
+  return chain ? resolveLoopVar(py, chain, at, 0) : [];
+}
+
+/** `p` in `for p in model.backbone.parameters()` stands for (parameters of) `model.backbone`. */
+function resolveLoopVar(py: PythonModel, chain: Chain, at: Span, depth: number): Chain[] {
+  if (chain.cls || depth > 3) return [chain];
+  const root = chain.segs[0];
+  for (const loop of py.loopsAt(at)) {
+    const target = loop.target;
+    if (!target || !loop.iter || !namesOf(target).includes(root)) continue;
+    const sources = iterModules(loop.iter);
+    const out: Chain[] = [];
+    for (const s of sources) {
+      const c = moduleChain(py, s, loop);
+      if (c)
+        out.push(...resolveLoopVar(py, { ...c, segs: [...c.segs, ...chain.segs.slice(1)] }, loop, depth + 1));
+    }
+    return out;
+  }
+  // A helper's parameter: follow it to the arguments of the helper's calls in this file.
+  const fn = py.functionAt(at);
+  const index = fn?.explicitParams.findIndex((p) => p.name === root) ?? -1;
+  if (!fn || index < 0 || depth > 1) return [chain];
+  const out: Chain[] = [];
+  for (const call of py.calls) {
+    let arg: Node | undefined;
+    if (call.method === fn.name && localCallee(py, call) === fn)
+      arg = call.keywords.get(root) ?? call.args[index];
+    // `model.apply(freeze_bn)` runs the helper on every submodule of `model`.
+    else if (call.method === "apply" && index === 0 && call.args[0]?.text === fn.name) arg = call.receiver;
+    const c = arg ? moduleChain(py, arg, call) : undefined;
+    if (c)
+      out.push(...resolveLoopVar(py, { ...c, segs: [...c.segs, ...chain.segs.slice(1)] }, call, depth + 1));
+  }
+  return out;
+}
+
+/** The modules a loop walks: `X.parameters()`, `enumerate(X.children())`, `[model.a, model.b]`, `model.layers[:6]`. */
+function iterModules(iter: Node): Node[] {
+  let n: Node | null = iter;
+  while (
+    n?.type === "call" &&
+    /^(enumerate|list|tqdm|reversed)$/.test(n.childForFieldName("function")?.text ?? "")
+  ) {
+    n = n.childForFieldName("arguments")?.namedChildren[0] ?? null;
+  }
+  if (!n) return [];
+  if (n.type === "call") {
+    const f = n.childForFieldName("function");
+    if (f?.type === "attribute" && MODULE_WALKS.has(f.childForFieldName("attribute")?.text ?? "")) {
+      const obj = f.childForFieldName("object");
+      return obj ? [obj] : [];
+    }
+    return [];
+  }
+  if (n.type === "list" || n.type === "tuple") return n.namedChildren.filter((c): c is Node => c !== null);
+  if (n.type === "subscript") {
+    const v = n.childForFieldName("value");
+    return v ? [v] : [];
+  }
+  return n.type === "identifier" || n.type === "attribute" ? [n] : [];
+}
+
+/** The module path an expression names (`model.backbone`, `self.encoder`), in its namespace. */
+export function moduleChain(py: PythonModel, node: Node, at: Span): Chain | undefined {
+  let n: Node | null = node;
+  while (n?.type === "subscript" || n?.type === "parenthesized_expression") {
+    n = n.type === "subscript" ? n.childForFieldName("value") : n.namedChildren[0];
+  }
+  const text = dotted(n);
+  return text ? chainFromText(py, text, at) : undefined;
+}
+
+function chainFromText(py: PythonModel, text: string, at: Span): Chain | undefined {
+  if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(text)) return undefined;
+  const segs = text.split(".");
+  if (segs[0] === "self") {
+    const cls = py.classAt(at)?.name;
+    return cls ? { segs: segs.slice(1), cls } : undefined;
+  }
+  // An instance of a local class: its `self` is the class's namespace.
+  const cls = localClassOf(py, segs[0], at);
+  return cls ? { segs: segs.slice(1), cls } : { segs };
+}
+
+function localClassOf(py: PythonModel, name: string, at: Span): string | undefined {
+  const a =
+    py.lastAssignment(name, at) ??
+    py.assignments.filter((x) => x.targets.includes(name) && py.isModuleLevel(x)).pop();
+  if (a?.op !== "=" || a.targets.length !== 1 || a.value?.type !== "call") return undefined;
+  const ctor = py.resolve(a.value.childForFieldName("function") ?? a.value);
+  return ctor && py.classes.some((c) => c.name === ctor) ? ctor : undefined;
+}
+
+/** True when every parameter under `inner` is also under `outer` (`model` covers `model.backbone`). */
+export function covers(outer: Chain, inner: Chain): boolean {
+  if (outer.cls !== inner.cls) return false;
+  if (outer.segs.length > inner.segs.length) return false;
+  return outer.segs.every((s, i) => inner.segs[i] === s);
+}
+
+function namesOf(target: Node): string[] {
+  return target.text.split(/[\s,()[\]]+/).filter(Boolean);
 }
