@@ -38,6 +38,7 @@ const FIT_METHODS = new Set([
   "add_documents",
 ]);
 const VOCAB_BUILDERS = ["torchtext.vocab.build_vocab_from_iterator", "torchtext.vocab.vocab"];
+const PACKAGING = /pipeline|wrap|bundle|pack|compose|model|predictor|union/i;
 // Calls that keep an object but do not put it into the run.
 const NOT_PACKAGING = new Set([
   "dump",
@@ -74,8 +75,9 @@ function fittedPreprocessors(py: PythonModel): Fitted[] {
         const a = assignmentOf(py, call);
         if (a?.targets.length === 1 && a.value?.startIndex === call.start) holder = a.left;
       }
-    } else if (call.is(...VOCAB_BUILDERS) && call.imported) {
-      ctor = call.name;
+    } else if ((call.is(...VOCAB_BUILDERS) && call.imported) || call.method === "train_new_from_iterator") {
+      // These return the fitted vocabulary / tokenizer as a new object.
+      ctor = call.method === "train_new_from_iterator" ? "tokenizer" : call.name;
       const a = assignmentOf(py, call);
       if (a?.targets.length !== 1) continue;
       holder = a.left;
@@ -101,7 +103,9 @@ function packaged(py: PythonModel, name: string): boolean {
     return false;
   };
   for (const c of py.calls) {
-    if (NOT_PACKAGING.has(c.method ?? "")) continue;
+    const m = c.method ?? "";
+    // Handed to a class (a wrapper model) or to something that bundles models, not to a helper that uses it.
+    if (NOT_PACKAGING.has(m) || !(/^[A-Z]/.test(m) || PACKAGING.test(m))) continue;
     if (c.args.some(direct) || [...c.keywords.values()].some(direct)) return true;
   }
   return py.assignments.some((a) => a.value !== undefined && a.value.type !== "call" && direct(a.value));
