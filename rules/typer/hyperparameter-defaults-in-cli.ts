@@ -3,8 +3,12 @@ import { defineCheck } from "../../src/engine/rule.js";
 import { type CliParam, cliParams, commands } from "./_lib.js";
 
 // Training hyperparameters by their usual names; run settings (seed, workers, paths) are not.
-const HYPERPARAMETER =
-  /^(?:lr|(?:base|max|min|init|peak|head|backbone)_lr|learning_rate|(?:num|n|max)_epochs|epochs|(?:train_|eval_|per_device_train_|micro_)?batch_size|bs|dropout(?:_rate|_prob|_p)?|drop_rate|attn_dropout|weight_decay|wd|momentum|warmup(?:_steps|_epochs|_ratio|_iters)?|label_smoothing|(?:max_)?grad(?:ient)?_(?:clip(?:_val|_norm)?|norm)|clip_grad(?:_norm)?|accumulate_grad_batches|grad(?:ient)?_accum(?:ulation)?_steps|hidden_(?:size|dim)|(?:num|n)_(?:layers|heads|blocks)|embed(?:ding)?_dim|d_model|beta[12]|adam_(?:beta[12]|eps)|n_estimators|max_depth|lr_decay|lr_gamma|step_size|patience)$/i;
+const TRAINING =
+  /^(?:lr|(?:base|max|min|init|peak|head|backbone)_lr|learning_rate|(?:num|n|max)_epochs|epochs|dropout(?:_rate|_prob|_p)?|drop_rate|attn_dropout|weight_decay|wd|momentum|warmup(?:_steps|_epochs|_ratio|_iters)?|label_smoothing|(?:max_)?grad(?:ient)?_(?:clip(?:_val|_norm)?|norm)|clip_grad(?:_norm)?|accumulate_grad_batches|grad(?:ient)?_accum(?:ulation)?_steps|beta[12]|adam_(?:beta[12]|eps)|lr_decay|lr_gamma)$/i;
+// Hyperparameters too when training, but also plain settings of an inference or export command.
+const SHARED =
+  /^(?:(?:train_|eval_|per_device_train_|micro_)?batch_size|bs|hidden_(?:size|dim)|(?:num|n)_(?:layers|heads|blocks)|embed(?:ding)?_dim|d_model|n_estimators|max_depth|step_size|patience)$/i;
+const TRAINING_COMMAND = /train|fit|tune|sweep|search|experiment|optimi[sz]e/i;
 
 function literalDefault(p: CliParam): string | undefined {
   const lit = literal(p.default);
@@ -15,7 +19,10 @@ function literalDefault(p: CliParam): string | undefined {
 export default defineCheck((ctx) => {
   const { py } = ctx;
   for (const cmd of commands(py)) {
-    const hits = cliParams(py, cmd.fn).filter((p) => HYPERPARAMETER.test(p.param.name) && literalDefault(p));
+    const params = cliParams(py, cmd.fn).filter((p) => literalDefault(p));
+    const training = params.some((p) => TRAINING.test(p.param.name)) || TRAINING_COMMAND.test(cmd.fn.name);
+    if (!training) continue;
+    const hits = params.filter((p) => TRAINING.test(p.param.name) || SHARED.test(p.param.name));
     if (hits.length === 0) continue;
     const first = hits.find((p) => ctx.isAdded(p.param.node.startPosition.row + 1));
     if (!first) continue;
