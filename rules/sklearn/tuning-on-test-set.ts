@@ -1,8 +1,13 @@
+import type { Node } from "web-tree-sitter";
 import { assignmentOf } from "../../src/engine/python/flow.js";
 import { isTestPath } from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { dataArg, dataRole, isMetricCall, modelKind } from "./_lib.js";
+import { dataArg, dataRole, isMetricCall, modelKind, receiverText } from "./_lib.js";
+
+// Picking the winner from collected scores: `np.argmax(test_scores)`, `max(scores)`, `scores.index(...)`.
+const PICK_FUNCTIONS = /(^|\.)(max|min|argmax|argmin|nanargmax|nanargmin|amax|amin|nanmax|nanmin)$/;
+const PICK_METHODS = /^(index|idxmax|idxmin|argmax|argmin|max|min)$/;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -66,16 +71,41 @@ export default defineCheck((ctx) => {
     });
   }
 
-  /** The loop keeps a running best, or branches on the score it just computed. */
+  /** The loop keeps a running best, branches on the score it just computed, or collects the scores and picks the extreme one after the loop. */
   function selectsBest(loop: Loop, e: CallSite): boolean {
     const scoreName = assignmentOf(py, e)?.targets[0];
     if (py.assignmentsIn(loop.node).some((a) => a.targets.some((t) => /best/i.test(t)))) return true;
-    return py.ifs.some(
+    const branches = py.ifs.some(
       (i) =>
         loop.start < i.start &&
         i.end <= loop.end &&
         (/best/i.test(i.condition.text) ||
           (!!scoreName && new RegExp(`\\b${scoreName}\\b`).test(i.condition.text))),
     );
+    if (branches) return true;
+    const lists = collectedInto(loop, e, scoreName);
+    if (lists.size === 0) return false;
+    const scope = py.functionAt(loop.node);
+    return py.calls.some(
+      (c) =>
+        c.start > loop.end &&
+        py.functionAt(c) === scope &&
+        ((PICK_FUNCTIONS.test(c.name ?? "") && c.args.some((a) => lists.has(a.text))) ||
+          (PICK_METHODS.test(c.method ?? "") && lists.has(receiverText(c) ?? ""))),
+    );
+  }
+
+  /** Lists or dicts the loop stores this score in (`scores.append(acc)`, `test_errors[i] = acc`). */
+  function collectedInto(loop: Loop, e: CallSite, scoreName: string | undefined): Set<string> {
+    const holds = (n: Node | undefined) =>
+      !!n && ((n.startIndex <= e.start && e.end <= n.endIndex) || (!!scoreName && n.text === scoreName));
+    const out = new Set<string>();
+    for (const c of py.callsIn(loop.node))
+      if (c.method === "append" && c.receiver && holds(c.args[0])) out.add(receiverText(c)!);
+    for (const a of py.assignmentsIn(loop.node)) {
+      const m = /^([\w.]+)\[/.exec(a.targets[0] ?? "");
+      if (m && a.targets.length === 1 && holds(a.value)) out.add(m[1]);
+    }
+    return out;
   }
 });
