@@ -15,6 +15,8 @@ const FALLBACK = [
 const GPU_ONLY = ["torch.cuda.set_device", "torch.distributed.init_process_group"];
 // Keywords naming a device type for autocast/profilers, not where tensors live.
 const NOT_PLACEMENT = new Set(["device_type", "backend"]);
+// `if args.cuda: model.cuda()` and `x.cuda() if use_gpu else x` follow a switch the user sets.
+const SWITCH = /cuda|gpu|device/i;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -28,8 +30,6 @@ export default defineCheck((ctx) => {
           edits: [{ at: lit, text: `${lit.text} if ${torch}.cuda.is_available() else "cpu"` }],
         }
       : undefined;
-  // `if args.cuda: model.cuda()` and `x.cuda() if use_gpu else x` follow a switch the user sets.
-  const SWITCH = /cuda|gpu|device/i;
   const switched = (at: Node): boolean => {
     const cond = closest(at, "conditional_expression");
     if (cond && SWITCH.test(cond.namedChildren[1]?.text ?? "")) return true;
@@ -37,14 +37,15 @@ export default defineCheck((ctx) => {
       (i) => i.start <= at.startIndex && at.endIndex <= i.end && SWITCH.test(i.condition.text),
     );
   };
-  const report = (at: Node, what: string, fix?: FixInput) =>
-    switched(at) ||
+  const report = (at: Node, what: string, fix?: FixInput) => {
+    if (switched(at)) return;
     ctx.report(at, {
       message:
         `${what} pins this code to CUDA with no fallback, so it fails on machines without a GPU (CI, laptops, CPU nodes). ` +
         'Pick the device once, `device = torch.device("cuda" if torch.cuda.is_available() else "cpu")`, and move tensors and models with `.to(device)`.',
       fix,
     });
+  };
 
   for (const call of py.calls) {
     if (call.method === "cuda" && call.receiver && !call.name?.startsWith("torch.cuda")) {
