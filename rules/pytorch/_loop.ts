@@ -494,6 +494,38 @@ export function isBatchLoop(loop: Loop): boolean {
 const LOADER_SUFFIX =
   /^(train|training|val|valid|test|eval|dev|data|batch)?(loader|loaders|dl)$|^(train|val|valid|test)(set|data|dataset|batches)$/;
 
+/**
+ * How often a call inside training code runs: once per batch (inside a loop over a loader, or the
+ * innermost training loop of an epoch loop), once per epoch (in an epoch loop after its batch
+ * loop, or at the end of a per-epoch helper such as `train_one_epoch`), or unclear. A call under
+ * an `if` inside the batch loop (every N batches, at the epoch boundary) is unclear.
+ */
+export function runsPer(py: PythonModel, call: CallSite): "batch" | "epoch" | undefined {
+  const fn = py.functionAt(call);
+  const loops = py.loopsAt(call).filter((l) => py.functionAt(l) === fn);
+  const inner = loops[0];
+  const batchLoops = (within: Node) =>
+    py.loops.filter(
+      (l) =>
+        isBatchLoop(l) && py.functionAt(l) === fn && l.start >= within.startIndex && l.end <= within.endIndex,
+    );
+  if (inner) {
+    const stepLoop =
+      loops.length > 1 &&
+      loops.slice(1).some(isEpochLoop) &&
+      innermostTrainingLoops(py).some((t) => t.loop === inner);
+    if (isBatchLoop(inner) || (stepLoop && !isEpochLoop(inner))) {
+      const guarded = py.ifs.some(
+        (i) => i.start > inner.start && i.end <= inner.end && i.start <= call.start && call.end <= i.end,
+      );
+      return guarded ? undefined : "batch";
+    }
+    if (isEpochLoop(inner) || batchLoops(inner.body).length > 0) return "epoch";
+    return undefined;
+  }
+  return fn && batchLoops(fn.body).some((l) => l.end <= call.start) ? "epoch" : undefined;
+}
+
 // ---- order and branches -----------------------------------------------------------------------
 
 /** True when `a` and `b` sit in different branches of one `if`/`try` (they never run in one pass). */

@@ -1,16 +1,9 @@
 import type { Node } from "web-tree-sitter";
 import { lightningModules } from "../../src/engine/python/frameworks.js";
-import { endOf, literal, numberValue, startOf } from "../../src/engine/python/helpers.js";
-import type { CallSite, FunctionDef, Loop, Span } from "../../src/engine/python/model.js";
+import { literal, numberValue } from "../../src/engine/python/helpers.js";
+import type { CallSite, FunctionDef, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import {
-  directCalls,
-  innermostTrainingLoops,
-  isBatchLoop,
-  isEpochLoop,
-  localCallee,
-  objectKey,
-} from "./_loop.js";
+import { directCalls, localCallee, objectKey, runsPer } from "./_loop.js";
 
 type Freq = "epoch" | "batch";
 
@@ -85,7 +78,6 @@ export default defineCheck((ctx) => {
   );
   if (built.length === 0) return;
   const lit = lightningModules(py);
-  let innermostLoops: Set<Loop> | undefined;
 
   for (const ctor of built) {
     const freq = frequencyOf(ctor);
@@ -100,7 +92,7 @@ export default defineCheck((ctx) => {
     if (!name) continue;
     const sites = stepSites(name, ctor, fn);
     if (sites.length === 0) continue;
-    const where = sites.map((s) => ({ s, at: positionOf(s) }));
+    const where = sites.map((s) => ({ s, at: runsPer(py, s) }));
     if (freq === "epoch") {
       const bad = where.find((w) => w.at === "batch");
       if (!bad) continue;
@@ -159,41 +151,6 @@ export default defineCheck((ctx) => {
       });
     }
     return out;
-  }
-
-  /** Where a step call runs: once per batch, once per epoch, or unclear. */
-  function positionOf(step: CallSite): Freq | undefined {
-    const fn = py.functionAt(step);
-    const loops = py.loopsAt(step).filter((l) => py.functionAt(l) === fn);
-    const inner = loops[0];
-    const batchLoops = (within: Span | Node) =>
-      py.loops.filter(
-        (l) =>
-          isBatchLoop(l) && py.functionAt(l) === fn && l.start >= startOf(within) && l.end <= endOf(within),
-      );
-    if (inner) {
-      // A loop over a loader, or the innermost training loop inside an epoch loop (`for i in range(steps)`).
-      const stepLoop = loops.length > 1 && loops.slice(1).some(isEpochLoop) && innermost().has(inner);
-      if (isBatchLoop(inner) || (stepLoop && !isEpochLoop(inner))) {
-        // Stepped under a condition (every N batches, at the epoch boundary): the frequency is the condition's.
-        return guarded(step, inner) ? undefined : "batch";
-      }
-      if (isEpochLoop(inner) || batchLoops(inner.body).length > 0) return "epoch";
-      return undefined;
-    }
-    // A per-epoch helper (`train_one_epoch`) that steps after its batch loop.
-    return fn && batchLoops(fn.body).some((l) => l.end <= step.start) ? "epoch" : undefined;
-  }
-
-  function innermost(): Set<Loop> {
-    innermostLoops ??= new Set(innermostTrainingLoops(py).map((t) => t.loop));
-    return innermostLoops;
-  }
-
-  function guarded(step: CallSite, loop: Loop): boolean {
-    return py.ifs.some(
-      (i) => i.start > loop.start && i.end <= loop.end && i.start <= step.start && step.end <= i.end,
-    );
   }
 
   // Lightning steps a scheduler once per epoch unless the config says `"interval": "step"`.
