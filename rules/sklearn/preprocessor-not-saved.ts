@@ -1,3 +1,4 @@
+import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
 import { assignmentOf, constructorOf, rootName } from "../../src/engine/python/flow.js";
 import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
@@ -56,7 +57,18 @@ export default defineCheck((ctx) => {
 
   function savesAModel(save: CallSite): boolean {
     const obj = save.arg("value", 0) ?? save.arg("obj", 0);
-    if (!obj) return false;
+    return !!obj && isModel(obj, save, 0);
+  }
+
+  /** The object is a model, or a tuple / list / dict holding one (`(scaler, model)`, `{"model": clf}`). */
+  function isModel(obj: Node, save: CallSite, depth: number): boolean {
+    if (["tuple", "list", "parenthesized_expression"].includes(obj.type) && depth < 2)
+      return obj.namedChildren.some((c) => !!c && isModel(c, save, depth + 1));
+    if (obj.type === "dictionary" && depth < 2)
+      return obj.namedChildren.some((p) => {
+        const v = p?.type === "pair" ? p.childForFieldName("value") : null;
+        return !!v && isModel(v, save, depth + 1);
+      });
     if (obj.type === "call") return /state_dict\s*\(\s*\)$/.test(obj.text);
     const ctor = constructorOf(py, obj, save);
     if (ctor && anyNameMatches(ctor, PIPELINES)) return false;
