@@ -76,6 +76,68 @@ export function wordsOf(text: string): Set<string> {
   return out;
 }
 
+// Words that name a held-out pass: a `val_loader`, an `evaluate(...)`, `X_test`, a `"val_loss"` key.
+const HELD_OUT_WORDS = new Set([
+  "val",
+  "valid",
+  "validation",
+  "validate",
+  "validating",
+  "eval",
+  "evaluate",
+  "evaluation",
+  "evaluator",
+  "dev",
+  "test",
+  "testing",
+  "holdout",
+  "heldout",
+]);
+const HELD_OUT_COMPOUND = /^(val|valid|test|eval|dev)(loader|set|data|dl|ds|iter|loss|acc|x|y)$/;
+// Identifiers that contain such a word without being about held-out data (`gradient_clip_val=0.5`).
+const NOT_HELD_OUT = /\b(gradient_clip_val|clip_val|min_val|max_val)\b/g;
+
+/** True when the text shows any held-out pass: a validation loader or split, `model.eval()`, `no_grad`, a `val_*` key. */
+export function mentionsHeldOut(text: string): boolean {
+  if (/\bno_grad\b|\binference_mode\b/.test(text)) return true;
+  for (const w of wordsOf(text.replace(NOT_HELD_OUT, " ")))
+    if (HELD_OUT_WORDS.has(w) || HELD_OUT_COMPOUND.test(w)) return true;
+  return false;
+}
+
+// Benchmarks whose classes are (close to) equally frequent, so accuracy alone is the usual,
+// adequate report. `make_classification(weights=...)` makes imbalanced data and is left out.
+const BALANCED_BENCHMARKS = [
+  "sklearn.datasets.load_iris",
+  "sklearn.datasets.load_digits",
+  "sklearn.datasets.load_wine",
+  "sklearn.datasets.make_classification",
+  "sklearn.datasets.make_blobs",
+  "sklearn.datasets.make_moons",
+  "sklearn.datasets.make_circles",
+  "keras.datasets.mnist.load_data",
+  "keras.datasets.fashion_mnist.load_data",
+  "keras.datasets.cifar10.load_data",
+  "keras.datasets.cifar100.load_data",
+  "keras.datasets.imdb.load_data",
+  "torchvision.datasets.MNIST",
+  "torchvision.datasets.FashionMNIST",
+  "torchvision.datasets.KMNIST",
+  "torchvision.datasets.CIFAR10",
+  "torchvision.datasets.CIFAR100",
+  "torchvision.datasets.STL10",
+  "lightning.pytorch.demos.mnist_datamodule.MNIST",
+];
+
+/** True when the file trains on a class-balanced benchmark (iris, digits, MNIST, CIFAR, IMDB). */
+export function balancedBenchmark(py: PythonModel): boolean {
+  return py.calls.some(
+    (c) =>
+      c.is(...BALANCED_BENCHMARKS) &&
+      !(c.is("sklearn.datasets.make_classification") && c.keywords.has("weights")),
+  );
+}
+
 /** True when some call's method or resolved name matches. */
 export function callMatching(py: PythonModel, re: RegExp): CallSite | undefined {
   return py.calls.find((c) => (c.method !== undefined && re.test(c.method)) || (c.name && re.test(c.name)));

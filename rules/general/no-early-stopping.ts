@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { defineCheck } from "../../src/engine/rule.js";
 import { firstReportable } from "./_lib.js";
-import { trainingRuns, visibleCallbacks, withoutValidationLoss } from "./_training.js";
+import { mentionsHeldOut, trainingRuns, visibleCallbacks, withoutValidationLoss } from "./_training.js";
 
 // Hand-written early stopping has many spellings; any of these words means the run can stop on
 // its own: a patience counter, an `EarlyStopping` callback, `trainer.should_stop`, a stale-epoch count.
@@ -11,6 +11,13 @@ const STOPS =
 const MESSAGE =
   "Training runs for a fixed number of epochs with no early stopping, so it keeps going (and overfitting) after the validation metric stops improving, " +
   "and the weights you end with are the last epoch's, not the best. Stop on a validation metric with a patience: " +
+  '`EarlyStopping(monitor="val_loss", patience=5)` (Keras `restore_best_weights=True`, Lightning `lightning.pytorch.callbacks.EarlyStopping`), ' +
+  "or a patience counter in the loop.";
+
+// Without any held-out pass there is nothing to stop on yet; the advice says so.
+const NO_VALIDATION_MESSAGE =
+  "Training runs for a fixed number of epochs with no early stopping, and nothing in this run is evaluated on held-out data, so there is no signal to stop on: " +
+  "it trains the whole budget and keeps the last epoch's weights even after it starts to overfit. Evaluate a validation split every epoch, then stop on it with a patience: " +
   '`EarlyStopping(monitor="val_loss", patience=5)` (Keras `restore_best_weights=True`, Lightning `lightning.pytorch.callbacks.EarlyStopping`), ' +
   "or a patience counter in the loop.";
 
@@ -35,7 +42,8 @@ export default defineCheck((ctx) => {
   }
   candidates.sort((a, b) => a.line - b.line);
   const hit = firstReportable(ctx, candidates);
-  if (hit) ctx.report({ line: hit.line }, { message: MESSAGE });
+  if (hit)
+    ctx.report({ line: hit.line }, { message: mentionsHeldOut(ctx.text) ? MESSAGE : NO_VALIDATION_MESSAGE });
 });
 
 function lineOf(node: Node): number {

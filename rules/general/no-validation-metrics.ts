@@ -1,31 +1,13 @@
 import { defineCheck } from "../../src/engine/rule.js";
-import { reportRun, type TrainingRun, trainingRuns, withoutValidationLoss, wordsOf } from "./_training.js";
+import {
+  mentionsHeldOut,
+  reportRun,
+  type TrainingRun,
+  trainingRuns,
+  withoutValidationLoss,
+} from "./_training.js";
 
-// Any sign of a held-out pass anywhere in the file keeps the rule silent: a `val_loader`, an
-// `evaluate(...)`, `X_test`, `model.eval()`, a `"val_loss"` key, a validation helper.
-const HELD_OUT = new Set([
-  "val",
-  "valid",
-  "validation",
-  "validate",
-  "validating",
-  "eval",
-  "evaluate",
-  "evaluation",
-  "evaluator",
-  "dev",
-  "test",
-  "testing",
-  "holdout",
-  "heldout",
-]);
-const HELD_OUT_COMPOUND = /^(val|valid|test|eval|dev)(loader|set|data|dl|ds|iter|loss|acc|x|y)$/;
-
-function mentionsHeldOut(text: string): boolean {
-  if (/\bno_grad\b|\binference_mode\b/.test(text)) return true;
-  for (const w of wordsOf(text)) if (HELD_OUT.has(w) || HELD_OUT_COMPOUND.test(w)) return true;
-  return false;
-}
+// Any sign of a held-out pass anywhere in the file keeps the rule silent (see `mentionsHeldOut`).
 
 /** For a Lightning `fit`, true only when a training loader is passed and nothing that could validate. */
 function lightningWithoutVal(run: TrainingRun): boolean {
