@@ -2,6 +2,7 @@ import { constructorOf } from "../../src/engine/python/flow.js";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { accuracyUses, CLASSIFIER, firstReportable, IMBALANCE_AWARE, imbalanceEvidence } from "./_lib.js";
+import { balancedBenchmark } from "./_training.js";
 
 const MESSAGE =
   "Accuracy is the only classification metric here, yet this file shows the classes are imbalanced (class weights, a stratified split, resampling or class counts): " +
@@ -28,6 +29,8 @@ export default defineCheck((ctx) => {
     if (/==|\.eq\s*\(|correct/.test(a.value?.text ?? "")) uses.push(a);
   }
   if (uses.length === 0 || IMBALANCE_AWARE.test(ctx.text) || !imbalanceEvidence(py)) return;
+  // `stratify=` by habit on iris or MNIST is no sign of imbalance: those classes are balanced.
+  if (balancedBenchmark(py)) return;
   uses.sort((a, b) => a.line - b.line);
   const hit = firstReportable(ctx, uses);
   if (hit) ctx.report({ line: hit.line }, { message: MESSAGE });

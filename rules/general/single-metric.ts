@@ -5,7 +5,7 @@ import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import type { PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { firstReportable, imbalanceEvidence, isEstimatorClass } from "./_lib.js";
-import { wordsOf } from "./_training.js";
+import { balancedBenchmark, wordsOf } from "./_training.js";
 
 interface MetricUse {
   line: number;
@@ -139,6 +139,8 @@ export default defineCheck((ctx) => {
   if (own.length > 1) return;
   // Accuracy alone on imbalanced classes is `general/accuracy-only-on-imbalanced`'s (critical) finding.
   if (FAMILIES[0]!.name.test(name.toLowerCase()) && imbalanceEvidence(py)) return;
+  // On a class-balanced benchmark (MNIST, CIFAR, iris) accuracy alone is the standard report.
+  if (FAMILIES[0]!.name.test(name.toLowerCase()) && balancedBenchmark(py)) return;
   const words = wordsOf(ctx.text);
   if (FAMILIES.some((f, i) => !own.includes(i) && f.words.some((w) => words.has(w)))) return;
   const entry = isEntryPoint(py, ctx.path);
