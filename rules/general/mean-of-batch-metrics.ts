@@ -110,11 +110,39 @@ function sumOverBatches(py: PythonModel, left: Node, right: Node, at: Node): str
   return undefined;
 }
 
-/** A list of per-batch ratios (appended in a batch loop) averaged after the loop. */
+// What a Lightning-style `*_epoch_end(outputs)` receives: one entry per batch.
+const STEP_OUTPUTS = /^(self\.)?(\w+_)?(step_)?outputs$/;
+
+/**
+ * A per-batch metric gathered by a comprehension: `[x["val_acc"] for x in outputs]` in a
+ * `validation_epoch_end(outputs)`, or `[acc(model(x), y) for x, y in val_loader]`.
+ */
+function comprehensionOverBatches(py: PythonModel, comp: Node): string | undefined {
+  if (comp.type !== "list_comprehension" && comp.type !== "generator_expression") return undefined;
+  const body = comp.childForFieldName("body");
+  const clauses = comp.namedChildren.filter((n) => n?.type === "for_in_clause");
+  const source = clauses.length === 1 ? clauses[0]!.childForFieldName("right") : undefined;
+  if (!body || !source) return undefined;
+  const src = source.text.replace(/\s+/g, "");
+  const fn = py.functionAt(comp.startIndex);
+  const perBatch =
+    BATCH_ITER.test(src) || (STEP_OUTPUTS.test(src) && /epoch_end$|^on_\w+_epoch_end$/.test(fn?.name ?? ""));
+  if (!perBatch) return undefined;
+  // `x["val_acc"]`, `x["acc"].item()`: the key names the metric.
+  const key = /\[\s*(["'])(\w+)\1\s*\]/.exec(body.text)?.[2];
+  if (key) return metricName(key) && !WEIGHTED.test(body.text) ? key : undefined;
+  return isRatio(body) && RATIO_VALUE.test(body.text) ? body.text : undefined;
+}
+
+/** A list of per-batch ratios (appended in a batch loop, or gathered by a comprehension) averaged after the loop. */
 function listOverBatches(py: PythonModel, list: Node | undefined, at: Node): string | undefined {
+  if (list?.type === "list_comprehension" || list?.type === "generator_expression")
+    return comprehensionOverBatches(py, list);
   const name =
     list?.type === "identifier" || list?.type === "attribute" ? list.text.replace(/\s+/g, "") : undefined;
   if (!name || !metricName(name)) return undefined;
+  const built = py.lastAssignment(name, at);
+  if (built?.op === "=" && built.value && comprehensionOverBatches(py, built.value)) return name;
   const fn = py.functionAt(at.startIndex);
   for (const c of py.methodCalls("append")) {
     if (c.start >= at.startIndex) break;
@@ -133,7 +161,8 @@ export default defineCheck((ctx) => {
   // make the plain mean exact.
   if (py.importsModule("torchmetrics") || /\bdrop_last\s*=\s*True\b|\bbatch_size\s*=\s*1\b/.test(ctx.text))
     return;
-  if (py.loops.length === 0) return;
+  // Per-batch values are gathered in a loop or a comprehension.
+  if (py.loops.length === 0 && !/\bfor\b/.test(ctx.text)) return;
   const root = py.tree.rootNode;
   const seen = new Set<number>();
   const report = (node: Node, name: string) => {
