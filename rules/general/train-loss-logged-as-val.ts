@@ -25,6 +25,17 @@ interface Logged {
   label: string;
   value: Node;
   call: CallSite;
+  /** A history list (`val_losses.append(v)`) rather than a logged or printed value. */
+  recorded?: boolean;
+}
+
+/** `val_losses.append(loss.item())`: a value kept in a validation/test history list. */
+function historyAppend(call: CallSite): Logged | undefined {
+  const list = call.receiver;
+  const value = call.args[0];
+  if (call.args.length !== 1 || !value || (list?.type !== "identifier" && list?.type !== "attribute"))
+    return undefined;
+  return { at: list, label: list.text.replace(/\s+/g, ""), value, call, recorded: true };
 }
 
 function keyValuePairs(call: CallSite): Logged[] {
@@ -114,6 +125,10 @@ export default defineCheck((ctx) => {
     if (!m) continue;
     if (call.name === "print" || TEXT_METHODS.has(m)) logged.push(...messageParts(call));
     else if (KEY_VALUE_METHODS.has(m) || DICT_METHODS.has(m)) logged.push(...keyValuePairs(call));
+    else if (m === "append") {
+      const h = historyAppend(call);
+      if (h) logged.push(h);
+    }
   }
   const candidates = logged.filter(
     (l) => HELD_OUT_KEY.test(l.label) && RESULT_LABEL.test(l.label) && !TRAIN_LABEL.test(l.label),
@@ -128,6 +143,7 @@ export default defineCheck((ctx) => {
     if (reported.has(line) || !ctx.isAdded(line)) continue;
     const names = [...namesIn(l.value)];
     const shown = l.label.trim();
+    const as = l.recorded ? `recorded in \`${shown}\`` : `reported as \`${shown}\``;
     let message: string | undefined;
     if (names.some((n) => HELD_OUT_NAME.test(n))) {
       // `val_loss = running_loss / len(train_loader)`: a validation name bound to a training value.
@@ -139,13 +155,13 @@ export default defineCheck((ctx) => {
         : (reads.find((n) => TRAIN_NAME.test(n) && !py.imports.has(n)) ??
           reads.find((n) => backpropagated(py, n, from!)));
       if (!source || names.length !== 1) continue;
-      message = `\`${alias}\` is computed from \`${source}\` (line ${from!.line}), which comes from training, and is reported as \`${shown}\`, so training performance is presented as held-out performance. Compute it on the validation/test split (a separate pass over its loader) instead.`;
+      message = `\`${alias}\` is computed from \`${source}\` (line ${from!.line}), which comes from training, and is ${as}, so training performance is presented as held-out performance. Compute it on the validation/test split (a separate pass over its loader) instead.`;
       reported.add(line);
       ctx.report(l.at, { message });
       continue;
     }
     const step = trainingSteps.find((f) => py.functionAt(l.call) === f);
-    if (step && l.call.receiver?.text === "self") {
+    if (step && l.call.receiver?.text === "self" && !l.recorded) {
       message = `\`${shown}\` is logged from \`training_step\`, so it is computed on a training batch (in train mode) yet named as a validation/test result. Log it as \`train_*\` here, and compute the \`val_*\` value in \`validation_step\` on the validation loader.`;
     } else {
       // An imported `train_utils` module is not training data.
@@ -154,9 +170,9 @@ export default defineCheck((ctx) => {
         ? undefined
         : names.map((n) => ({ n, c: backpropagated(py, n, l.call) })).find((x) => x.c);
       if (trainName)
-        message = `\`${trainName}\` is computed on training data but reported under the validation/test name \`${shown}\`, so training performance is presented as held-out performance. Report the value computed on the validation/test split here, or rename the key to \`train_*\`.`;
+        message = `\`${trainName}\` is computed on training data but ${l.recorded ? "recorded in" : "reported under"} the validation/test name \`${shown}\`, so training performance is presented as held-out performance. Report the value computed on the validation/test split here, or rename the key to \`train_*\`.`;
       else if (back)
-        message = `\`${back.n}\` is the loss just back-propagated on a training batch (line ${back.c!.line}), yet it is reported as \`${shown}\`: that is training loss, not validation loss. Compute the validation loss in a separate pass over the validation loader (under \`model.eval()\` and \`torch.no_grad()\`) and report that.`;
+        message = `\`${back.n}\` is the loss just back-propagated on a training batch (line ${back.c!.line}), yet it is ${as}: that is training loss, not validation loss. Compute the validation loss in a separate pass over the validation loader (under \`model.eval()\` and \`torch.no_grad()\`) and report that.`;
     }
     if (!message) continue;
     reported.add(line);
