@@ -58,8 +58,17 @@ export default defineCheck((ctx) => {
   const torch = torchAlias(py);
   const stmt = statementOf(site.node);
   let fix: FixInput | undefined;
-  if (!lightning && torch && stmt.type === "expression_statement" && stmt.text === site.node.text) {
-    const indent = " ".repeat(stmt.startPosition.column);
+  // Only for a seed call on a line of its own, indented with that line's own whitespace.
+  const lineText = ctx.lines[stmt.startPosition.row] ?? "";
+  const indent = lineText.slice(0, stmt.startPosition.column);
+  const ownLine = indent.trim() === "";
+  if (
+    !lightning &&
+    torch &&
+    ownLine &&
+    stmt.type === "expression_statement" &&
+    stmt.text === site.node.text
+  ) {
     fix = {
       description: "make cuDNN deterministic",
       edits: [{ at: stmt, text: `${stmt.text}\n${indent}${torch}.backends.cudnn.deterministic = True` }],
