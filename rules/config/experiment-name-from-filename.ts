@@ -4,9 +4,39 @@ import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 
 // A file name taken apart: `.stem`, `basename(...)`, `splitext(...)`, `.name` stripped of its suffix.
-const FILENAME_PART =
-  /\.stem\b|\bbasename\s*\(|\bsplitext\s*\(|\.name\s*\.\s*(replace|split|removesuffix|rsplit)\s*\(|\.with_suffix\s*\(\s*["']{2}\s*\)/;
+const FILENAME_PART = new RegExp(
+  [
+    String.raw`\.stem\b`,
+    String.raw`\bbasename\s*\(`,
+    String.raw`\bsplitext\s*\(`,
+    String.raw`\.name\s*\.\s*(replace|split|removesuffix|rsplit)\s*\(`,
+    String.raw`\.with_suffix\s*\(\s*["']{2}\s*\)`,
+    String.raw`\.split\(\s*["'][/\\]+["']\s*\)\s*\[\s*-1\s*\]`,
+    String.raw`\.(replace|removesuffix)\(\s*["']\.ya?ml["']`,
+  ].join("|"),
+);
 const CONFIG_PATH = /conf|cfg|ya?ml|param|hparam|setting|recipe/i;
+const PATH_PARTS = /^(stem|name|parent|suffix|parts|absolute|resolve)$/;
+
+/**
+ * True when the expression takes apart a config file's path: a variable named like one
+ * (`args.config`, `cfg_path`) or a `.yaml` literal. Values read from a config (`cfg["data_path"]`)
+ * are other files.
+ */
+function mentionsConfigPath(text: string): boolean {
+  if (/["'][^"']*\.ya?ml["']/.test(text)) return true;
+  const code = text.replace(/(["'])(?:\\.|(?!\1).)*\1/g, '""');
+  for (const m of code.matchAll(/(?<![\w.])[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*/g)) {
+    const after = code.slice(m.index + m[0].length).trimStart()[0];
+    if (after === "[" || after === "(") continue;
+    // The name the path is held in: `cfg_path` in `cfg_path.stem`, `config` in `args.config`.
+    const segments = m[0].split(".").map((x) => x.trim());
+    while (segments.length > 1 && PATH_PARTS.test(segments[segments.length - 1])) segments.pop();
+    const holder = segments[segments.length - 1];
+    if (CONFIG_PATH.test(holder) && !m[0].includes("__file__")) return true;
+  }
+  return false;
+}
 
 /** The expression behind a name: its last assignment in the same function, or its single module-level binding. */
 function bindingOf(py: PythonModel, name: string, at: CallSite): Node | undefined {
@@ -21,7 +51,7 @@ function fromConfigFilename(py: PythonModel, value: Node, at: CallSite, depth = 
   if (depth > 3) return undefined;
   const text = value.text;
   if (FILENAME_PART.test(text)) {
-    return CONFIG_PATH.test(text) && !/__file__|sys\.argv\s*\[\s*0\s*\]/.test(text) ? value : undefined;
+    return mentionsConfigPath(text) ? value : undefined;
   }
   // A variable, or one interpolated / concatenated into the name: `f"exp-{name}"`.
   if (!["identifier", "string", "binary_operator", "concatenated_string"].includes(value.type))
