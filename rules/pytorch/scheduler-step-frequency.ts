@@ -137,7 +137,9 @@ export default defineCheck((ctx) => {
       return cls ? py.callsIn(cls).filter((c) => isStep(c, name)) : [];
     }
     const scope: Span | Node = fn ? fn.body : py.tree.rootNode;
-    const inScope = (c: CallSite) => py.functionAt(c) === fn;
+    // A module-level scheduler is also the one a function steps when it does not bind the name itself.
+    const inScope = (c: CallSite) =>
+      py.functionAt(c) === fn || (fn === undefined && py.lastAssignment(name, c) === undefined);
     const out = py.calls.filter((c) => c.start > ctor.end && inScope(c) && isStep(c, name));
     for (const call of directCalls(py, scope)) {
       if (call.start < ctor.end || !inScope(call)) continue;
