@@ -2,13 +2,21 @@ import { boolValue } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
 
 const SPLIT = "sklearn.model_selection.train_test_split";
+// Helpers that seed NumPy's global generator among others (Lightning, Transformers, Accelerate, Keras, and
+// the usual project `set_seed`). `torch.manual_seed`, `random.seed` and `tf.random.set_seed` do not.
+const GLOBAL_SEEDERS =
+  /(^|\.)(seed_everything|set_seed|set_random_seed|seed_all|set_seeds|set_all_seeds|fix_seed|setup_seed)$/;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
   // With a global NumPy seed, `random_state=None` draws from the seeded singleton: reproducible.
   if (py.callsTo("numpy.random.seed").length > 0) return;
+  if (py.calls.some((c) => GLOBAL_SEEDERS.test(c.name ?? "") && !/^(tensorflow|torch)\./.test(c.name ?? "")))
+    return;
   for (const call of py.callsTo(SPLIT)) {
-    if (call.hasSplat || call.keywords.has("random_state")) continue;
+    if (call.hasSplat) continue;
+    const state = call.keywords.get("random_state");
+    if (state && state.text !== "None") continue;
     if (boolValue(call.keywords.get("shuffle")) === false) continue;
     ctx.report(call);
   }
