@@ -7,7 +7,15 @@ import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 // `from kan import *`, which binds no name the import map can follow, so a bare `KAN(...)` counts
 // too when the file star-imports from `kan`.
 
-const CLASSES = ["kan.KAN", "kan.MultKAN", "kan.**.KAN", "kan.**.MultKAN"];
+// `pykan.kan` is how the repository is imported when vendored or installed from a clone.
+const CLASSES = [
+  "kan.KAN",
+  "kan.MultKAN",
+  "kan.**.KAN",
+  "kan.**.MultKAN",
+  "pykan.**.KAN",
+  "pykan.**.MultKAN",
+];
 const DERIVED = /^(refine|prune|rewind|checkout|copy|to|cuda|cpu|double|float)$/;
 
 export interface KanModel {
@@ -18,13 +26,13 @@ export interface KanModel {
 }
 
 export function importsKan(py: PythonModel): boolean {
-  return py.importsModule("kan");
+  return py.importsModule("kan", "pykan");
 }
 
 export function isKanConstructor(py: PythonModel, call: CallSite): boolean {
   if (call.is(...CLASSES)) return true;
   if (call.imported || (call.name !== "KAN" && call.name !== "MultKAN")) return false;
-  return [...py.starImports].some((m) => m === "kan" || m.startsWith("kan."));
+  return [...py.starImports].some((m) => /^(py)?kan(\.|$)/.test(m));
 }
 
 const cache = new WeakMap<PythonModel, KanModel[]>();

@@ -1,5 +1,5 @@
 import { defineCheck } from "../../src/engine/rule.js";
-import { kanOf } from "./_lib.js";
+import { kanOf, kanTrainings } from "./_lib.js";
 
 // Any use of held-out data after the formulas are extracted counts as checking them.
 const HELD_OUT =
@@ -12,6 +12,9 @@ export default defineCheck((ctx) => {
   if (!first) return;
   const start = extractions[0].end;
   if (HELD_OUT.test(ctx.text.slice(start))) return;
+  // pykan's fit reports the test loss on dataset["test_input"] as it trains: refitting the
+  // symbolic model on the dataset shows how the formula does on held-out data.
+  if (kanTrainings(py).some((t) => t.call.start > start)) return;
   ctx.report(first, {
     message:
       "The symbolic formula is extracted but never checked on held-out data. Snapping edges to symbolic functions " +

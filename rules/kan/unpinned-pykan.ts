@@ -45,7 +45,7 @@ export function pykanRequirements(text: string, path: string): Requirement[] {
   return out;
 }
 
-const IMPORT = /^\s*(import\s+kan\b|from\s+kan(\.\w+)*\s+import\b)/;
+const IMPORT = /^\s*(import\s+(py)?kan\b|from\s+(py)?kan(\.\w+)*\s+import\b)/;
 
 export default defineCheck((ctx: CheckContext) => {
   if (ctx.kind === "manifest") {

@@ -15,7 +15,7 @@ export const MANIFEST_PATHS = [
   "pyproject.toml",
 ];
 
-const NEEDS_MANIFESTS = /^[ \t]*(?:import[ \t]+kan\b|from[ \t]+kan(?:\.\w+)*[ \t]+import\b)/m;
+const NEEDS_MANIFESTS = /^[ \t]*(?:import[ \t]+(?:py)?kan\b|from[ \t]+(?:py)?kan(?:\.\w+)*[ \t]+import\b)/m;
 
 /** True when one of the changed Python files makes a manifest-reading rule relevant. */
 export function needsManifests(pythonTexts: Iterable<string>): boolean {
