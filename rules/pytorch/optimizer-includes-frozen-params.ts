@@ -30,9 +30,9 @@ export default defineCheck((ctx) => {
       ctx.report(opt, {
         message:
           `This optimiser gets every parameter of \`${name}\`, including the ones frozen on line ${first.at.line}. ` +
-          "PyTorch skips a parameter only while its `.grad` is None, so a gradient left over from before the freeze " +
-          "still gets weight decay and momentum applied, and wrappers that allocate state up front (ZeRO, FSDP, " +
-          `fused optimisers) spend memory on it. Pass only trainable parameters: \`filter(lambda p: p.requires_grad, ${name}.parameters())\`.`,
+          "PyTorch skips a parameter only while its `.grad` is None: one still holding a gradient from before the " +
+          "freeze (or zeros from `zero_grad(set_to_none=False)`) keeps receiving weight decay and momentum updates. " +
+          `Pass only trainable parameters: \`filter(lambda p: p.requires_grad, ${name}.parameters())\`.`,
         ...(fixable
           ? {
               fix: {
