@@ -20,11 +20,10 @@ function laterMutation(py: PythonModel, config: string, cli: Set<string>, log: C
   const fn = py.functionAt(log);
   for (const a of py.assignments) {
     if (a.start < log.end || py.functionAt(a) !== fn) continue;
-    if (
-      a.targets.some((t) => t.startsWith(`${config}[`) || t.startsWith(`${config}.`)) &&
-      reads(a.value, cli)
-    )
-      return a.node;
+    const intoConfig = a.targets.some(
+      (t) => t.startsWith(`${config}[`) || t.startsWith(`${config}.`) || (a.op === "|=" && t === config),
+    );
+    if (intoConfig && reads(a.value, cli)) return a.node;
   }
   for (const c of py.calls) {
     if (c.start < log.end || py.functionAt(c) !== fn) continue;
