@@ -34,6 +34,7 @@ const DERIVED_TOKENS = new Set([
 function tokens(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z])([A-Z][a-z])/g, "$1_$2") // `XTest` → `X_Test`
     .toLowerCase()
     .split(/[_\d]+/)
     .filter(Boolean);
@@ -41,7 +42,7 @@ function tokens(name: string): string[] {
 
 /** The role a single identifier's name gives its data, if any (`X_test` → test, `Xtr` → train). */
 export function nameRole(name: string): DataRole | "derived" | undefined {
-  const compact = /^[xXyY](train|test|val|valid|tr|te)$/.exec(name)?.[1]?.toLowerCase();
+  const compact = /^[xy](train|test|val|valid|tr|te)$/i.exec(name)?.[1]?.toLowerCase();
   const toks = compact ? [compact] : tokens(name);
   if (toks.some((t) => DERIVED_TOKENS.has(t))) return "derived";
   const train = toks.some((t) => TRAIN_TOKENS.has(t));

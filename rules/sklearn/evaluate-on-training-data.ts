@@ -1,5 +1,5 @@
 import type { Node } from "web-tree-sitter";
-import { assignmentOf } from "../../src/engine/python/flow.js";
+import { assignmentOf, splitCalls, splitOutputs } from "../../src/engine/python/flow.js";
 import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
@@ -10,6 +10,7 @@ import {
   isMetricCall,
   labelledAsTraining,
   modelKind,
+  nameRole,
   receiverText,
 } from "./_lib.js";
 
@@ -32,6 +33,20 @@ export default defineCheck((ctx) => {
     const mine = evals.filter(
       (e) => e.start > fit.end && receiverText(e) === recv && py.functionAt(e) === scope,
     );
+    // Fitted on the whole `X` that a test split was carved from, then scored on that test split.
+    const heldOut = testSplitsOf(dataArg(fit)!, fit);
+    for (const e of mine) {
+      const evalData = norm(dataArg(e));
+      if (!evalData || !heldOut.has(evalData)) continue;
+      const reported = e.method === "score" || e.method === "evaluate" ? e : metricAround(e);
+      if (!reported) continue;
+      ctx.report(reported, {
+        message:
+          `\`${recv}\` is fitted on \`${fitData}\`, the full data that \`${evalData}\` was split from, so the rows it is ` +
+          "scored on were seen in training and the score is optimistic. Fit on the training split only.",
+      });
+    }
+    if (heldOut.size > 0) continue;
     // Evaluated on other data too: the training score is there for comparison.
     if (mine.some((e) => norm(dataArg(e)) !== fitData)) continue;
     for (const e of mine) {
@@ -48,6 +63,23 @@ export default defineCheck((ctx) => {
           "and if you want the training score too, name it as such (`train_score`).",
       });
     }
+  }
+
+  /** Test-split names carved by `train_test_split` from `data` (a plain name not reassigned since). */
+  function testSplitsOf(data: Node, fit: CallSite): Set<string> {
+    const out = new Set<string>();
+    if (data.type !== "identifier") return out;
+    const last = py.lastAssignment(data.text, fit);
+    for (const split of splitCalls(py)) {
+      if (split.kind !== "train_test_split" || split.call.end > fit.start) continue;
+      if (py.functionAt(split.call) !== py.functionAt(fit) || split.data[0]?.text !== data.text) continue;
+      if (last && last.end > split.call.start) continue; // reassigned by the split itself, or later
+      for (const name of splitOutputs(py, split)) {
+        const role = nameRole(name);
+        if (role === "test" || role === "val") out.add(name);
+      }
+    }
+    return out;
   }
 
   /** The metric call that consumes a `predict(...)`, directly or through the variable it is assigned to. */
