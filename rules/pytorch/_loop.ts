@@ -60,7 +60,8 @@ function optimizerSteppedUncached(py: PythonModel, call: CallSite): string | und
   if (call.method !== "step") return undefined;
   const recv = compact(call.receiver);
   if (!recv) return undefined;
-  const ctor = constructorOf(py, call.receiver, call);
+  // Built in this function, or (module-level, `self.opt`) somewhere the call can see.
+  const ctor = constructorOf(py, call.receiver, call) ?? producers(py, recv, call)[0];
   if (/scaler$/i.test(recv) || (ctor && anyNameMatches(ctor, SCALER_CLASSES))) {
     return compact(call.args[0] ?? call.keywords.get("optimizer"));
   }
