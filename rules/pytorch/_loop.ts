@@ -295,9 +295,11 @@ export function producers(py: PythonModel, text: string, at: Span): string[] {
   if (hit) return hit;
   const out: string[] = [];
   cache.seen.set(cacheKey, out);
+  // A parameter of the function shadows a module-level binding of the same name.
+  const shadowed = fn?.params.some((p) => p.name === text) ?? false;
   for (const a of cache.byTarget.get(text) ?? []) {
     const home = py.functionAt(a);
-    const reaches = cls ? home?.cls === cls : home === fn || home === undefined;
+    const reaches = cls ? home?.cls === cls : home === fn || (home === undefined && !shadowed);
     let value = a.value;
     if (!reaches || value?.type !== "call") continue;
     // `AutoModel.from_pretrained(name).to(device)`: the constructor is the innermost call.
