@@ -11,7 +11,15 @@ export default defineCheck((ctx) => {
     if (!handler) continue;
     // The handler's exception name: `except ValueError as e`.
     const name = exceptionName(handler);
-    if (!name || !mentions(call.args[0], name)) continue;
+    // `logger.error("failed: %s", e)`, `logger.error("failed: {}", e)`: the exception may be any argument.
+    if (!name || !call.args.some((a) => mentions(a, name))) continue;
+    // The traceback is written by hand: `traceback.format_exc()`, `traceback.print_exc()`, `exc_info=...` elsewhere.
+    if (
+      /\btraceback\.(format_exc|format_exception|format_tb|print_exc|print_exception|extract_tb)\b/.test(
+        handler.text,
+      )
+    )
+      continue;
     if (boolValue(call.keywords.get("exc_info")) === true || call.keywords.has("exc_info")) continue;
     if (/\.opt\s*\([^)]*exception\s*=/.test(call.callee.text)) continue;
     // Re-raised: the traceback surfaces where it is finally handled.
