@@ -10,6 +10,10 @@ const SKLEARN_ESTIMATOR = /^sklearn\.[\w.]*\.[A-Z]\w*$/;
 // Classes that are not fitted estimators, so autolog logs nothing of theirs.
 const NOT_ESTIMATOR = /^sklearn\.(datasets|metrics|model_selection\.(?!\w*SearchCV$))/;
 
+// What Lightning autolog records as parameters: `epochs` (the Trainer's max_epochs), the
+// optimiser's class name and its defaults (lr, weight_decay, betas, eps, momentum, ...).
+const LIGHTNING_PARAMS = /^(epochs|max_epochs|optimizer_name|lr|weight_decay|betas|eps|momentum|amsgrad)$/;
+
 interface Autolog {
   call: CallSite;
   covers(flavor: string): boolean;
@@ -137,6 +141,11 @@ export default defineCheck((ctx) => {
         );
       else if (boosterParams.has(dotted(first) ?? ""))
         report(call, "These are the booster's training parameters, and");
+      else if (lightning && keys.some((k) => LIGHTNING_PARAMS.test(k)))
+        report(
+          call,
+          `\`${keys.find((k) => LIGHTNING_PARAMS.test(k))}\` is the Trainer's epoch count or an optimiser setting, and`,
+        );
       continue;
     }
     const value = call.method === "log_metric" ? call.arg("value", 1) : undefined;
