@@ -17,6 +17,7 @@ import {
   calleeName,
   constructionOf,
   gradDisabledAt,
+  keyword,
   lastLayer,
   methodName,
   positional,
@@ -76,6 +77,8 @@ interface Site {
   spelling: string;
   /** How to avoid the in-place change, for the message. */
   advice: string;
+  /** For in-place modules: what the module is, for the message. */
+  via?: string;
   fix?: FixInput;
 }
 
@@ -207,9 +210,58 @@ function inplaceSites(py: PythonModel, fn: FunctionDef): Site[] {
           ? { description: "use an out-of-place operation", edits: [{ at: inplace, text: "False" }] }
           : undefined,
       });
+      continue;
+    }
+    // `self.act(x)` where `self.act = nn.ReLU(inplace=True)` (or such a layer opens a Sequential).
+    const module = first?.type === "identifier" ? inplaceModule(py, call) : undefined;
+    if (first && module) {
+      sites.push({
+        name: first.text,
+        node: call.node,
+        spelling: `${call.callee.text}(${first.text})`,
+        advice: `Build that layer with \`inplace=False\`, or pass it a copy: \`${call.callee.text}(${first.text}.clone())\`.`,
+        via: `, and \`${call.callee.text}\` is ${module}, which overwrites its input`,
+      });
     }
   }
   return sites.sort((a, b) => a.node.startIndex - b.node.startIndex);
+}
+
+// Layers that take `inplace`, with the position of that parameter.
+const INPLACE_LAYERS = new Map<string, number>([
+  ["torch.nn.ReLU", 0],
+  ["torch.nn.ReLU6", 0],
+  ["torch.nn.SiLU", 0],
+  ["torch.nn.Mish", 0],
+  ["torch.nn.Hardswish", 0],
+  ["torch.nn.Hardsigmoid", 0],
+  ["torch.nn.SELU", 0],
+  ["torch.nn.LeakyReLU", 1],
+  ["torch.nn.ELU", 1],
+  ["torch.nn.CELU", 1],
+  ["torch.nn.Dropout", 1],
+  ["torch.nn.Dropout1d", 1],
+  ["torch.nn.Dropout2d", 1],
+  ["torch.nn.Dropout3d", 1],
+  ["torch.nn.AlphaDropout", 1],
+  ["torch.nn.Hardtanh", 2],
+  ["torch.nn.Threshold", 2],
+]);
+
+/** `nn.ReLU(inplace=True)` (as written) when the module `call` invokes changes its input in place. */
+function inplaceModule(py: PythonModel, call: CallSite): string | undefined {
+  const callee = call.callee;
+  if (callee.type !== "attribute" && callee.type !== "identifier") return undefined;
+  let ctor = constructionOf(py, callee.text.replace(/\s+/g, ""), call);
+  const sequential = ctor !== undefined && calleeName(py, ctor) === "torch.nn.Sequential";
+  if (ctor && sequential) ctor = asCall(positional(ctor)[0]);
+  const name = ctor ? calleeName(py, ctor) : undefined;
+  const index = name ? INPLACE_LAYERS.get(name) : undefined;
+  if (!ctor || index === undefined) return undefined;
+  const flag = keyword(ctor, "inplace") ?? positional(ctor)[index];
+  if (boolValue(flag) !== true) return undefined;
+  const layer = ctor.text.replace(/\s+/g, " ");
+  return sequential ? `an \`nn.Sequential\` that starts with \`${layer}\`` : `\`${layer}\``;
 }
 
 /** True when the call's result is assigned to `name` (`name = call(...)`). */
@@ -296,7 +348,7 @@ export default defineCheck((ctx) => {
       let message: string | undefined;
       if (op) {
         message =
-          `\`${site.name}\` holds the output of \`${op}\`, which autograd keeps to compute its gradient; changing it in place (\`${site.spelling}\`) ` +
+          `\`${site.name}\` holds the output of \`${op}\`, which autograd keeps to compute its gradient${site.via ?? ""}; changing it in place (\`${site.spelling}\`) ` +
           `makes \`backward()\` fail with "one of the variables needed for gradient computation has been modified by an inplace operation". ` +
           site.advice;
       } else {
@@ -304,7 +356,7 @@ export default defineCheck((ctx) => {
         if (!product) continue;
         message =
           `\`${site.name}\` was multiplied by another tensor on line ${product.startPosition.row + 1}, so autograd saved it for that product's gradient; ` +
-          `changing it in place afterwards (\`${site.spelling}\`) makes \`backward()\` fail with "modified by an inplace operation". ` +
+          `changing it in place afterwards (\`${site.spelling}\`${site.via ?? ""}) makes \`backward()\` fail with "modified by an inplace operation". ` +
           site.advice;
       }
       reported.add(binding.start);
