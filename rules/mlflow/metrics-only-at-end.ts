@@ -4,8 +4,9 @@ import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.
 import { defineCheck } from "../../src/engine/rule.js";
 import { fluent, trainingLoops } from "./_lib.js";
 
-// Any tracking call: MLflow's, a client's, Lightning's `self.log`, TensorBoard, W&B, Ray's `report`.
-const TRACKING_METHOD = /^(log|log_\w+|add_scalars?|add_histogram|report|track)$/;
+// Metric tracking calls: MLflow's, a client's, Lightning's `self.log`, TensorBoard, W&B, Ray's `report`
+// (parameters, artifacts and checkpoints logged per epoch do not draw a curve).
+const TRACKING_METHOD = /^(log|log_metrics?|log_scalars?|log_value|add_scalars?|report|track)$/;
 const PER_EPOCH_KEY = /loss|train|val|acc|err|f1|auc|score/i;
 
 /** Names of this file's functions that log something, so a call to one inside a loop counts as logging. */
