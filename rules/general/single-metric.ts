@@ -41,6 +41,11 @@ const FAMILIES: { name: RegExp; words: string[] }[] = [
   { name: /silhouette|rand|mutual_info|calinski|davies/, words: ["silhouette", "ari", "nmi"] },
 ];
 
+const SQUARED = [
+  FAMILIES.findIndex((f) => f.words.includes("rmse")),
+  FAMILIES.findIndex((f) => f.words.includes("mse")),
+];
+
 const NOT_METRICS =
   /Display$|^make_scorer$|^get_scorer|^check_scoring$|^pairwise|^DistanceMetric$|^Metric$|Wrapper$|Tracker$/;
 const MANY = /^(classification_report|MetricCollection|combine|precision_recall_fscore_support)$/;
@@ -142,7 +147,9 @@ export default defineCheck((ctx) => {
   // On a class-balanced benchmark (MNIST, CIFAR, iris) accuracy alone is the standard report.
   if (FAMILIES[0]!.name.test(name.toLowerCase()) && balancedBenchmark(py)) return;
   const words = wordsOf(ctx.text);
-  if (FAMILIES.some((f, i) => !own.includes(i) && f.words.some((w) => words.has(w)))) return;
+  // RMSE is the root of MSE (`mean_squared_error(..., squared=False)` printed as "RMSE"): not a second metric.
+  const same = own.some((i) => SQUARED.includes(i)) ? [...own, ...SQUARED] : own;
+  if (FAMILIES.some((f, i) => !same.includes(i) && f.words.some((w) => words.has(w)))) return;
   const entry = isEntryPoint(py, ctx.path);
   const validating = new Set<unknown>(
     lightningModules(py).filter((cls) => cls.method("validation_step") || cls.method("test_step")),
