@@ -257,6 +257,8 @@ function modelCallKeyUncached(py: PythonModel, call: CallSite): string | undefin
   const text = dotted(target);
   if (!text || text === "self") return undefined;
   const last = text.split(".").pop()!;
+  // `ResNet()`, `nn.Linear(...)`: CapWords calls build modules, they do not run them.
+  if (/^[A-Z]\w*[a-z]/.test(last) || py.classes.some((c) => c.name === last)) return undefined;
   const idx = modelIndex(py);
   const named = looksLikeModel(last) || idx.known.has(text);
   if (!named && text.includes(".") && !text.startsWith("self.")) return undefined;
@@ -834,9 +836,28 @@ function forwardsIn(py: PythonModel, scope: Span | Node): { call: CallSite; key:
   const out: { call: CallSite; key: string }[] = [];
   for (const call of directCalls(py, scope)) {
     const key = modelCallKey(py, call);
-    if (key) out.push({ call, key });
+    if (key && !synthetic(py, call)) out.push({ call, key });
   }
   return out;
+}
+
+const RANDOM_INPUT = /\btorch\.(randn|rand|randint|zeros|ones|empty|full)(_like)?\s*\(/;
+
+/**
+ * A forward on made-up input (`net(torch.randn(1, 3, 32, 32))`) is a shape smoke test, not an
+ * evaluation: the `def test(): print(net(torch.randn(...)).size())` at the end of model files.
+ */
+function synthetic(py: PythonModel, call: CallSite): boolean {
+  const args = [...call.args, ...call.keywords.values()];
+  return (
+    args.length > 0 &&
+    args.every((a) => {
+      if (RANDOM_INPUT.test(a.text)) return true;
+      if (a.type !== "identifier") return false;
+      const value = py.lastAssignment(a.text, call)?.value;
+      return value !== undefined && RANDOM_INPUT.test(value.text);
+    })
+  );
 }
 
 /** Calls of a local function from elsewhere in the file. */
