@@ -11,11 +11,16 @@ const SENSITIVE =
 const DESCRIPTIVE =
   /(^|_)(len|length|count|num|n|is|has|set|present|exists|path|file|dir|env|var|field|col|column|hash|hashed|masked|redacted|mask|prefix|suffix|type|name_env|required|enabled|valid|ok|changed|policy|pattern|regex|template|domain)($|_)|^(n|num)_/i;
 const PLAIN_FORMATTERS = new Set(["str", "repr", "format", "f"]);
+// Words that put a bare `token` in an authentication setting (function names and message text).
+const AUTH_WORDS =
+  /login|log_in|sign_?in|authenti|authoriz|passw|credential|verif|reset|forgot|oauth|bearer|session/i;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const calls = [...logCalls(py), ...py.calls.filter((c) => c.name === "print" && !c.imported)];
+  let authContext = false;
   for (const call of calls) {
+    authContext = inAuthContext(call);
     const leak = interpolated(call)
       .map(sensitiveIn)
       .find((x) => x !== undefined);
@@ -26,6 +31,23 @@ export default defineCheck((ctx) => {
         "the run, so credentials and personal data in them leak. Log that it is set (or a masked form such as the " +
         "last four characters), never the value.",
     });
+  }
+
+  /**
+   * A bare `token` is a secret only in authentication code: the enclosing function logs users in, resets or
+   * verifies something, or the message's own text says so. Elsewhere in ML code it is a word piece.
+   */
+  function inAuthContext(call: CallSite): boolean {
+    if (AUTH_WORDS.test(py.functionAt(call)?.name ?? "")) return true;
+    const message = call.args[call.method === "log" && call.args.length > 1 ? 1 : 0];
+    const constant =
+      message?.type === "string"
+        ? message.namedChildren
+            .filter((c) => c?.type === "string_content")
+            .map((c) => c!.text)
+            .join(" ")
+        : "";
+    return AUTH_WORDS.test(constant);
   }
 
   /** Expressions whose values end up in the message (not the constant text around them). */
@@ -79,7 +101,11 @@ export default defineCheck((ctx) => {
       return inner ? sensitiveIn(inner) : undefined;
     }
     if (expr.type === "identifier" || expr.type === "attribute") {
-      const last = /(\w+)$/.exec(expr.text)?.[1] ?? "";
+      const parts = expr.text.replace(/\s+/g, "").split(".");
+      let last = parts[parts.length - 1] ?? "";
+      // `user.email.address`, `cfg.password.value`: the value of the sensitive field.
+      if (parts.length > 1 && /^(address|value|raw|plain|text)$/i.test(last)) last = parts[parts.length - 2];
+      if (authContext && /^(token|auth|bearer)$/i.test(last)) return { node: expr };
       return isSensitive(last) ? { node: expr } : undefined;
     }
     if (expr.type === "subscript") {
