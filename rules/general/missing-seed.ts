@@ -11,6 +11,8 @@ const NOT_DRAWS =
 // Randomness for ports, names, backoff and the like does not change what is learned.
 const INCIDENTAL = /port|name|uuid|token|secret|passw|sleep|jitter|backoff|retry|delay|colou?r/i;
 
+const SPLIT_WITHOUT_STATE = "`train_test_split` without `random_state`";
+
 function unseeded(call: CallSite, key: string): boolean {
   const v = call.keywords.get(key);
   return v === undefined ? !call.hasSplat : literal(v)?.kind === "none";
@@ -27,8 +29,11 @@ function randomUse(call: CallSite): string | undefined {
         return undefined;
       return `\`${name}\``;
     }
-    if (call.is("sklearn.model_selection.train_test_split") && unseeded(call, "random_state"))
-      return "`train_test_split` without `random_state`";
+    if (call.is("sklearn.model_selection.train_test_split")) {
+      // `shuffle=False` takes the rows in order: nothing random.
+      if (boolValue(call.keywords.get("shuffle")) === false) return undefined;
+      return unseeded(call, "random_state") ? SPLIT_WITHOUT_STATE : undefined;
+    }
   }
   const shuffle = call.keywords.get("shuffle");
   if (shuffle && boolValue(shuffle) === true && unseeded(call, "random_state") && unseeded(call, "seed"))
@@ -74,8 +79,10 @@ export default defineCheck((ctx) => {
       /\.(permutation|shuffle|choice|choices|sample|randperm)`$/.test(u.what),
   );
   const trains = training.length > 0 || py.methodCalls("fit", "backward", "train").length > 0;
+  // `sklearn/split-without-random-state` already comments on an unseeded `train_test_split`:
+  // report another random use instead, so one line does not get two near-identical comments.
   const candidates = [
-    ...(shapesData || trains ? uses : []),
+    ...(shapesData || trains ? uses.filter((u) => u.what !== SPLIT_WITHOUT_STATE) : []),
     ...training.map((t) => ({ at: t.at, what: "initial weights drawn from the unseeded global RNG" })),
   ].sort((a, b) => a.at.start - b.at.start);
   const first = candidates.find((u) => ctx.isAdded(u.at.line) && onTriggerLine(ctx, u.at.line));
