@@ -4,11 +4,13 @@ import { isTrainingLoader, reviewableLoaders } from "./_tensors.js";
 
 // Data that is sequential on purpose: an explicit `shuffle=False` there is a decision, not a slip.
 const SEQUENTIAL_DATA =
-  /time[ _-]?series|timeseries|forecast|lookback|look_back|horizon|seq_len|window_size|sliding|lag_?\d|rolling\(|parse_dates|to_datetime|temporal|chronolog|IterableDataset|webdataset|streaming\s*=\s*True/i;
+  /time[ _-]?series|timeseries|forecast|lookback|look_back|horizon|seq_len|window_size|sliding|lag_?\d|rolling\(|parse_dates|to_datetime|temporal|chronolog/i;
+// Iterable and streaming datasets cannot be shuffled by the loader (it raises); they shuffle themselves.
+const ITERABLE_DATA = /IterableDataset|webdataset|\bwds\.|streaming\s*=\s*True|\.shuffle\(\s*buffer_size/;
 
 export default defineCheck((ctx) => {
   const loaders = reviewableLoaders(ctx);
-  if (loaders.length === 0) return;
+  if (loaders.length === 0 || ITERABLE_DATA.test(ctx.text)) return;
   let sequential: boolean | undefined;
   for (const call of loaders) {
     // Positional order: dataset, batch_size, shuffle, sampler, batch_sampler.
@@ -23,20 +25,11 @@ export default defineCheck((ctx) => {
       sequential ??= SEQUENTIAL_DATA.test(ctx.text);
       if (sequential) continue;
     }
-    const last = [...call.argsNode.namedChildren].filter((c) => c && c.type !== "comment").pop();
-    const fix = shuffle
-      ? { description: "shuffle the training data", edits: [{ at: shuffle, text: "True" }] }
-      : last
-        ? {
-            description: "shuffle the training data",
-            edits: [{ at: last, text: `${last.text}, shuffle=True` }],
-          }
-        : undefined;
+    // No suggested edit: `shuffle=True` raises for an IterableDataset defined in another file.
     ctx.report(call, {
       message: shuffle
         ? "This training DataLoader is built with `shuffle=False`, so every epoch sees the samples in the same order (often sorted by class or source), which biases the gradient steps and can stall or skew training. Use `shuffle=True`, or a sampler (`DistributedSampler`, `WeightedRandomSampler`) when you need one."
         : undefined,
-      fix,
     });
   }
 });
