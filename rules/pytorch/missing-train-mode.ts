@@ -57,7 +57,8 @@ export default defineCheck((ctx) => {
     }
   }
 
-  // An evaluation followed by `break`/`return` in its branch is the last thing the loop does.
+  // An evaluation followed by `break`/`return` in its branch, or run only on the last epoch, is the
+  // last thing the loop does.
   function endsLoop(site: CallSite, loop: { start: number; end: number }): boolean {
     return py.ifs.some(
       (i) =>
@@ -65,7 +66,8 @@ export default defineCheck((ctx) => {
         i.end <= loop.end &&
         i.start <= site.start &&
         site.end <= i.end &&
-        /\b(break|return)\b/.test(i.node.text.slice(site.end - i.start)),
+        (/\b(break|return)\b/.test(i.node.text.slice(site.end - i.start)) ||
+          /==\s*[\w.]+\s*-\s*1\b|\b(last|final)/i.test(i.condition.text)),
     );
   }
 });

@@ -15,8 +15,8 @@ import {
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  // Any reset in the file, even one passed around uncalled (`closure(opt.zero_grad)`), means the author handles it.
-  if (/\.zero_grad\b/.test(ctx.text) || py.calls.some(isZeroing)) return;
+  // Any mention of a reset (`closure(opt.zero_grad)`, SAM's `first_step(zero_grad=True)`) means the author handles it.
+  if (/zero_grad/.test(ctx.text) || py.calls.some(isZeroing)) return;
   const loops = innermostTrainingLoops(py);
   if (loops.length === 0) return;
   const lit = lightningModules(py);
