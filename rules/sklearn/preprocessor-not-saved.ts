@@ -25,8 +25,11 @@ export default defineCheck((ctx) => {
       // `scaler = StandardScaler().fit(X)` names the fitted object; `StandardScaler().fit_transform(X)`
       // leaves nothing that could be saved.
       const a = assignmentOf(py, call);
+      // Only `fit` returns the estimator; `fit_transform` returns the transformed data.
       const named =
-        a?.value?.id === call.node.id && a.targets.length === 1 ? rootName(a.targets[0]) : undefined;
+        call.method === "fit" && a?.value?.id === call.node.id && a.targets.length === 1
+          ? rootName(a.targets[0])
+          : undefined;
       fitted.set(named ?? `<${ctor}>`, ctor);
     }
   }

@@ -18,6 +18,12 @@ export default defineCheck((ctx) => {
     const state = call.keywords.get("random_state");
     if (state && state.text !== "None") continue;
     if (boolValue(call.keywords.get("shuffle")) === false) continue;
-    ctx.report(call);
+    ctx.report(call, {
+      message: state
+        ? "`random_state=None` is the same as no seed: every run draws a new random split, so scores from two " +
+          "runs (or two models) are measured on different test rows and cannot be compared or reproduced. Pass a " +
+          "fixed seed, e.g. `random_state=SEED`, ideally one value shared through your config."
+        : undefined,
+    });
   }
 });
