@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { constructorOf } from "../../src/engine/python/flow.js";
 import { lightningModules, subclassesOf } from "../../src/engine/python/frameworks.js";
-import { boolValue, dotted, startOf, stringValue } from "../../src/engine/python/helpers.js";
+import { boolValue, dotted, isTestPath, startOf, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { autologCalls, autologFlavor, fluent } from "./_lib.js";
@@ -50,6 +50,8 @@ function dictKeys(node: Node | undefined): string[] {
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
+  // Tests exercise tracking code with throwaway runs; they are not experiments.
+  if (isTestPath(ctx.path)) return;
   const auto = activeAutolog(py);
   if (!auto) return;
   const manual = fluent(py, "log_param", "log_params", "log_metric", "log_metrics");

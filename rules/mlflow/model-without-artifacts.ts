@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
 import { assignmentOf, constructorOf } from "../../src/engine/python/flow.js";
-import { dotted } from "../../src/engine/python/helpers.js";
+import { dotted, isTestPath } from "../../src/engine/python/helpers.js";
 import type { PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 
@@ -113,6 +113,8 @@ function packaged(py: PythonModel, name: string): boolean {
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
+  // Tests exercise tracking code with throwaway runs; they are not experiments.
+  if (isTestPath(ctx.path)) return;
   const models = py.callsTo("mlflow.*.log_model").filter((c) => c.imported);
   if (models.length === 0) return;
   // Fluent or client: anything logged besides the model may well be the preprocessing.

@@ -1,6 +1,6 @@
 import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
 import { rootName } from "../../src/engine/python/flow.js";
-import { namesIn } from "../../src/engine/python/helpers.js";
+import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import {
@@ -62,6 +62,8 @@ function firstTraining(
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
+  // Tests exercise tracking code with throwaway runs; they are not experiments.
+  if (isTestPath(ctx.path)) return;
   const logs = [
     ...fluent(py, "log_metric", "log_metrics"),
     ...py.callsTo("mlflow.*.log_model").filter((c) => c.imported),
