@@ -99,11 +99,16 @@ function objectiveValues(py: PythonModel, fn: FunctionDef): Node[] {
   return out;
 }
 
-function evaluatesOnTest(py: PythonModel): boolean {
+/**
+ * True when something is scored on data named as a test set. Data that early stopping itself
+ * watches is not a separate test set, whatever it is called (a CV fold's `X_test` handed to
+ * `eval_set=` is the validation data).
+ */
+function evaluatesOnTest(py: PythonModel, watched: Set<string>): boolean {
   return py.calls.some(
     (c) =>
       ((c.method !== undefined && EVAL_METHOD.test(c.method)) || c.is("sklearn.metrics.*")) &&
-      [...namesIn(c.argsNode)].some((n) => /test|holdout|hold_out/i.test(n)),
+      [...namesIn(c.argsNode)].some((n) => /test|holdout|hold_out/i.test(n) && !watched.has(n)),
   );
 }
 
@@ -171,6 +176,7 @@ function tuningLoops(py: PythonModel): EarlyStop[] {
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const found: { at: CallSite | Node; what: string }[] = [];
+  const watched = new Set<string>();
   for (const fn of objectives(py)) {
     const es = earlyStopping(py, fn.body);
     if (!es) continue;
@@ -179,12 +185,18 @@ export default defineCheck((ctx) => {
     const reused = objectiveValues(py, fn).some(
       (v) => OBJECTIVE_TEXT.test(v.text) || [...namesIn(v)].some((n) => live.has(n)),
     );
-    if (reused) found.push({ at: es.at, what: `the tuning objective of \`${fn.name}\`` });
+    if (reused) {
+      found.push({ at: es.at, what: `the tuning objective of \`${fn.name}\`` });
+      for (const n of es.watched) watched.add(n);
+    }
   }
-  for (const es of tuningLoops(py)) found.push({ at: es.at, what: "the search loop's comparison of scores" });
+  for (const es of tuningLoops(py)) {
+    found.push({ at: es.at, what: "the search loop's comparison of scores" });
+    for (const n of es.watched) watched.add(n);
+  }
   for (const { call, stop } of tunerSearches(py))
     found.push({ at: stop, what: `the tuner's \`search\` (line ${call.line})` });
-  if (found.length === 0 || evaluatesOnTest(py)) return;
+  if (found.length === 0 || evaluatesOnTest(py, watched)) return;
   for (const { at, what } of found) {
     ctx.report(at, {
       message:
