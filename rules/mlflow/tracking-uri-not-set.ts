@@ -12,7 +12,7 @@ export default defineCheck((ctx) => {
   if (runs.length === 0) return;
   // The environment variable (read, set or documented), and Databricks notebooks, which preset it.
   if (/MLFLOW_TRACKING_URI|^# Databricks notebook source/m.test(ctx.text)) return;
-  if (fluent(py, "set_tracking_uri", "login").length > 0) return;
+  if (fluent(py, "set_tracking_uri", "tracking.set_tracking_uri", "login").length > 0) return;
   if (py.calls.some((c) => c.keywords.has("tracking_uri"))) return;
   if (py.callsTo("dotenv.load_dotenv", "dotenv.find_dotenv", "dotenv.dotenv_values").length > 0) return;
   if (py.calls.some((c) => c.method && SETUP_HELPER.test(c.method))) return;
