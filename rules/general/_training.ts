@@ -1,5 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
+import { constructorOf } from "../../src/engine/python/flow.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
 import { firstReportable, type TrainingSite, trainingSites } from "./_lib.js";
@@ -136,6 +137,85 @@ export function balancedBenchmark(py: PythonModel): boolean {
       c.is(...BALANCED_BENCHMARKS) &&
       !(c.is("sklearn.datasets.make_classification") && c.keywords.has("weights")),
   );
+}
+
+// Arguments that only make sense when class frequencies differ (or are known to).
+const IMBALANCE_KEYWORDS = new Set([
+  "class_weight",
+  "stratify",
+  "pos_weight",
+  "scale_pos_weight",
+  "is_unbalance",
+  "auto_class_weights",
+  "sample_weight",
+]);
+// A name or column that holds the labels: `y`, `y_train`, `labels`, `df["target"]`, `df.label`.
+const LABEL_NAME = /^(y|y_\w+|\w+_y|labels?|targets?|class(es)?|outcome)$|(^|_)(label|labels|target|class)$/i;
+const LABEL_VAR = /^(y|y_\w+|\w+_y|labels?|targets?)$/;
+const CLASS_COUNTS = ["numpy.bincount", "collections.Counter", "pandas.value_counts"];
+
+/** Columns the labels are taken from: `Outcome` in `y = df["Outcome"]`. */
+function labelColumns(py: PythonModel): Set<string> {
+  const out = new Set<string>();
+  for (const a of py.assignments) {
+    if (a.op !== "=" || a.targets.length !== 1 || !LABEL_VAR.test(a.targets[0]!)) continue;
+    const key = /\[\s*\[?\s*["']([^"']+)["']\s*\]?\s*\]$/.exec(a.value?.text ?? "")?.[1];
+    if (key) out.add(key);
+  }
+  return out;
+}
+
+/** The last name in an expression: `target` in `df["target"]`, `df.target` or `target`. */
+function lastName(node: Node | undefined): string | undefined {
+  const text = node?.text.replace(/\s+/g, "") ?? "";
+  const m = /(?:\[\[?["']([^"']+)["']\]?\]|\.(\w+)|^(\w+))$/.exec(text);
+  return m?.[1] ?? m?.[2] ?? m?.[3];
+}
+
+/**
+ * Evidence in the file that the classes are imbalanced (or known to be): class weights, a
+ * stratified split, resampling, a weighted sampler, or the class counts looked at (`value_counts()`
+ * on the labels, `np.bincount(y)`). Counts of a feature column (`df["city"].value_counts()`) are
+ * exploration, not a sign of imbalance.
+ */
+export function classImbalanceShown(py: PythonModel): boolean {
+  let columns: Set<string> | undefined;
+  const isLabels = (node: Node | undefined) => {
+    const name = lastName(node);
+    if (!name) return false;
+    if (LABEL_NAME.test(name)) return true;
+    columns ??= labelColumns(py);
+    return columns.has(name);
+  };
+  for (const c of py.calls) {
+    for (const k of c.keywords.keys()) if (IMBALANCE_KEYWORDS.has(k)) return true;
+    if (c.method === "compute_class_weight" || c.method === "compute_sample_weight") return true;
+    if (c.is("torch.utils.data.WeightedRandomSampler", "imblearn.**")) return true;
+    if (c.method === "value_counts" && c.receiver && isLabels(c.receiver)) return true;
+    if (c.is(...CLASS_COUNTS) && isLabels(c.args[0])) return true;
+  }
+  return py.importsModule("imblearn");
+}
+
+/**
+ * The class of the estimator a name holds, also when it was fitted on the spot:
+ * `clf = LogisticRegression().fit(X, y)` (scikit-learn's `fit` returns the estimator).
+ */
+export function estimatorClassOf(py: PythonModel, node: Node | undefined, at: CallSite): string | undefined {
+  const direct = constructorOf(py, node, at);
+  if (direct && !/\.fit$/.test(direct)) return direct;
+  let value: Node | null | undefined = node;
+  if (node?.type === "identifier" || node?.type === "attribute") {
+    const a = py.lastAssignment(node.text.replace(/\s+/g, ""), at);
+    value = a?.op === "=" && a.targets.length === 1 ? a.value : undefined;
+  }
+  const fn = value?.type === "call" ? value.childForFieldName("function") : undefined;
+  const inner =
+    fn?.type === "attribute" && fn.childForFieldName("attribute")?.text === "fit"
+      ? fn.childForFieldName("object")
+      : undefined;
+  const ctor = inner?.type === "call" ? inner.childForFieldName("function") : undefined;
+  return ctor ? py.resolve(ctor) : undefined;
 }
 
 /** True when some call's method or resolved name matches. */

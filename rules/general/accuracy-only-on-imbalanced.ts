@@ -1,8 +1,7 @@
-import { constructorOf } from "../../src/engine/python/flow.js";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { accuracyUses, CLASSIFIER, firstReportable, IMBALANCE_AWARE, imbalanceEvidence } from "./_lib.js";
-import { balancedBenchmark } from "./_training.js";
+import { accuracyUses, CLASSIFIER, firstReportable, IMBALANCE_AWARE } from "./_lib.js";
+import { balancedBenchmark, classImbalanceShown, estimatorClassOf } from "./_training.js";
 
 const MESSAGE =
   "Accuracy is the only classification metric here, yet this file shows the classes are imbalanced (class weights, a stratified split, resampling or class counts): " +
@@ -19,7 +18,7 @@ export default defineCheck((ctx) => {
     if (stringValue(c.keywords.get("scoring")) === "accuracy")
       uses.push({ line: c.keywords.get("scoring")!.startPosition.row + 1 });
     else if (c.method === "score" && c.args.length >= 2) {
-      const ctor = constructorOf(py, c.receiver, c);
+      const ctor = estimatorClassOf(py, c.receiver, c);
       if (ctor && CLASSIFIER.test(ctor)) uses.push(c);
     }
   }
@@ -28,7 +27,7 @@ export default defineCheck((ctx) => {
     if (a.op !== "=" || a.targets.length !== 1 || !/(^|_)acc(uracy)?$/i.test(a.targets[0]!)) continue;
     if (/==|\.eq\s*\(|correct/.test(a.value?.text ?? "")) uses.push(a);
   }
-  if (uses.length === 0 || IMBALANCE_AWARE.test(ctx.text) || !imbalanceEvidence(py)) return;
+  if (uses.length === 0 || IMBALANCE_AWARE.test(ctx.text) || !classImbalanceShown(py)) return;
   // `stratify=` by habit on iris or MNIST is no sign of imbalance: those classes are balanced.
   if (balancedBenchmark(py)) return;
   uses.sort((a, b) => a.line - b.line);

@@ -1,11 +1,10 @@
 import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
-import { constructorOf } from "../../src/engine/python/flow.js";
 import { lightningModules } from "../../src/engine/python/frameworks.js";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import type { PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { firstReportable, imbalanceEvidence, isEstimatorClass } from "./_lib.js";
-import { balancedBenchmark, wordsOf } from "./_training.js";
+import { firstReportable, isEstimatorClass } from "./_lib.js";
+import { balancedBenchmark, classImbalanceShown, estimatorClassOf, wordsOf } from "./_training.js";
 
 interface MetricUse {
   line: number;
@@ -97,7 +96,7 @@ function metricUses(py: PythonModel): MetricUse[] | undefined {
         uses.push({ line: item.startPosition.row + 1, at: item.startIndex, name });
       }
     }
-    if (c.method === "score" && c.args.length >= 2 && isEstimatorClass(constructorOf(py, c.receiver, c)))
+    if (c.method === "score" && c.args.length >= 2 && isEstimatorClass(estimatorClassOf(py, c.receiver, c)))
       uses.push({ line: c.line, at: c.start, name: "score()" });
   }
   return uses;
@@ -143,7 +142,7 @@ export default defineCheck((ctx) => {
   const own = familyOf(name);
   if (own.length > 1) return;
   // Accuracy alone on imbalanced classes is `general/accuracy-only-on-imbalanced`'s (critical) finding.
-  if (FAMILIES[0]!.name.test(name.toLowerCase()) && imbalanceEvidence(py)) return;
+  if (FAMILIES[0]!.name.test(name.toLowerCase()) && classImbalanceShown(py)) return;
   // On a class-balanced benchmark (MNIST, CIFAR, iris) accuracy alone is the standard report.
   if (FAMILIES[0]!.name.test(name.toLowerCase()) && balancedBenchmark(py)) return;
   const words = wordsOf(ctx.text);
