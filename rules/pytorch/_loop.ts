@@ -90,7 +90,7 @@ export function isZeroing(call: CallSite): boolean {
 }
 
 /** `p.grad = None` and friends. */
-export function zeroingAssignments(py: PythonModel, scope: Span): Span[] {
+export function zeroingAssignments(py: PythonModel, scope: Span | Node): Span[] {
   return py
     .assignmentsIn(scope)
     .filter((a) => a.op === "=" && a.targets.some((t) => /\.grad$/.test(t)) && a.value?.type === "none");

@@ -7,28 +7,22 @@ import {
   innermostTrainingLoops,
   isOptimizerClass,
   isZeroing,
-  localCallee,
-  reachableCalls,
   soleStatement,
   zeroingAssignments,
 } from "./_loop.js";
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  // Any mention of a reset (`closure(opt.zero_grad)`, SAM's `first_step(zero_grad=True)`) means the author handles it.
+  // Any reset in the file, even one only mentioned (`closure(opt.zero_grad)`, SAM's
+  // `first_step(zero_grad=True)`) or done by hand (`p.grad = None`), means the author handles it.
   if (/zero_grad/.test(ctx.text) || py.calls.some(isZeroing)) return;
+  if (zeroingAssignments(py, py.tree.rootNode).length > 0) return;
   const loops = innermostTrainingLoops(py);
   if (loops.length === 0) return;
   const lit = lightningModules(py);
   for (const { loop, steps } of loops) {
     const fn = py.functionAt(loop);
     if (fn?.cls && lit.includes(fn.cls)) continue;
-    // Any reset in the function, its nested closures or the local helpers it calls counts.
-    const scope = fn ?? loop;
-    const calls = [...py.callsIn(scope), ...reachableCalls(py, scope).map((r) => r.call)];
-    if (calls.some(isZeroing)) continue;
-    const helpers = calls.map((c) => localCallee(py, c)).filter((f) => f !== undefined);
-    if ([scope, ...helpers].some((s) => zeroingAssignments(py, s).length > 0)) continue;
     // An optimiser built inside the loop starts from fresh gradients each time round.
     if (directCalls(py, loop.body).some((c) => isOptimizerClass(c.name))) continue;
     const step = steps[0];
