@@ -23,11 +23,16 @@ export default defineCheck((ctx) => {
     if (removedBefore(add, fn)) continue;
     const why = repeatedBecause(add, fn);
     if (!why) continue;
+    const effect = why.startsWith("runs at import time")
+      ? "so whoever imports it (the application, tests, notebooks, each worker process) gets this sink whether " +
+        "they want it or not, and an application that adds its own sinks keeps this one too (duplicate output " +
+        "unless it first calls `logger.remove()`)"
+      : "so every time it runs another sink is attached and each message is written once more";
     ctx.report(add, {
       message:
-        `\`logger.add\` ${why}, so every time it runs another sink is attached and each message is written once ` +
-        'more. Configure sinks once, at the program\'s entry point (under `if __name__ == "__main__":` or in ' +
-        "`main()`), calling `logger.remove()` first; library code should only call `logger.info(...)` and friends.",
+        `\`logger.add\` ${why}, ${effect}. Configure sinks once, at the program's entry point (under ` +
+        '`if __name__ == "__main__":` or in `main()`), calling `logger.remove()` first; library code should only ' +
+        "call `logger.info(...)` and friends.",
     });
   }
 
