@@ -1,8 +1,15 @@
 import { rootName } from "../../src/engine/python/flow.js";
-import { isTestPath, isWithin, namesIn, stringValue } from "../../src/engine/python/helpers.js";
+import {
+  dotted,
+  isTestPath,
+  isWithin,
+  namesIn,
+  numberValue,
+  stringValue,
+} from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
-import { defineCheck } from "../../src/engine/rule.js";
-import { fluent, trainingLoops } from "./_lib.js";
+import { type CheckContext, defineCheck } from "../../src/engine/rule.js";
+import { autologCalls, fluent, trainingLoops } from "./_lib.js";
 
 // Metric tracking calls: MLflow's, a client's, Lightning's `self.log`, TensorBoard, W&B, Ray's `report`
 // (parameters, artifacts and checkpoints logged per epoch do not draw a curve).
@@ -57,12 +64,40 @@ function loggedKeys(call: CallSite): string[] {
   });
 }
 
+/**
+ * Keras runs the epoch loop inside `fit(epochs=...)`: logging only the last entry of the returned
+ * history (`history.history["loss"][-1]`) keeps one point of a curve Keras computed in full.
+ */
+function kerasHistories(ctx: CheckContext, metrics: CallSite[]): void {
+  const { py } = ctx;
+  if (autologCalls(py).length > 0) return;
+  for (const fit of py.methodCalls("fit")) {
+    const epochs = fit.keywords.get("epochs");
+    if (!epochs || numberValue(epochs) === 1 || fit.keywords.has("callbacks") || fit.hasSplat) continue;
+    const stmt = fit.node.parent;
+    const history = stmt?.type === "assignment" ? dotted(stmt.childForFieldName("left")) : undefined;
+    if (!history) continue;
+    const read = new RegExp(`(?<![\\w.])${history.replace(/\./g, "\\.")}\\.history\\s*\\[`);
+    const late = metrics.find(
+      (c) => c.start > fit.end && ctx.isAdded(c.line) && read.test(c.argsNode.text) && !c.arg("step", 2),
+    );
+    if (!late) continue;
+    ctx.report(late, {
+      message:
+        `\`fit()\` (line ${fit.line}) trains for several epochs, but only one value of its history reaches MLflow. ` +
+        "The run shows a single point instead of the training curve Keras computed. Log every epoch: loop over " +
+        "`history.history` with `step=epoch`, pass an MLflow-logging callback, or enable `mlflow.tensorflow.autolog()`.",
+    });
+  }
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   // Tests exercise tracking code with throwaway runs; they are not experiments.
   if (isTestPath(ctx.path)) return;
   const metrics = fluent(py, "log_metric", "log_metrics");
   if (metrics.length === 0) return;
+  kerasHistories(ctx, metrics);
   const loops = trainingLoops(py);
   const outer = loops.filter(
     (l) => !loops.some((o) => o !== l && isWithin(l, o) && py.functionAt(o) === py.functionAt(l)),
