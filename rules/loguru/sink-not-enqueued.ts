@@ -20,6 +20,8 @@ const MULTIPROCESS_CALLS = [
 ];
 // A file name that differs per process (rank, pid, worker) is safe without a queue.
 const PER_PROCESS = /rank|pid|getpid|process|worker|node_id|proc/i;
+const ONE_PROCESS =
+  /rank|is_main|main_process|is_master|master_process|global_zero|is_primary|is_local_main/i;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -31,6 +33,9 @@ export default defineCheck((ctx) => {
     if (add.hasSplat || boolValue(add.keywords.get("enqueue")) === true) continue;
     if (add.keywords.has("enqueue") && boolValue(add.keywords.get("enqueue")) === undefined) continue;
     if (PER_PROCESS.test(add.arg("sink", 0)!.text)) continue;
+    // Only one process adds the sink: `if rank == 0:`, `if accelerator.is_main_process:`.
+    if (py.ifs.some((i) => i.start < add.start && add.end <= i.end && ONE_PROCESS.test(i.condition.text)))
+      continue;
     ctx.report(add, {
       message:
         `This file sink is written without \`enqueue=True\` while the code runs in several processes (${why}); ` +
