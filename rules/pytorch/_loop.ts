@@ -247,11 +247,14 @@ function modelIndex(py: PythonModel): ModelIndex {
  * When `call` runs a network forward (`model(x)`, `self.net(x)`, `model.forward(x)`), the key of
  * that network; undefined for anything else (methods such as `model.predict`, `self(x)`).
  */
+// Methods that run the network's forward pass when called by hand (outside a Lightning Trainer).
+const FORWARD_METHODS = new Set(["forward", "validation_step", "test_step", "predict_step"]);
+
 function modelCallKeyUncached(py: PythonModel, call: CallSite): string | undefined {
   if (call.imported) return undefined;
   const callee = call.callee;
   let target: Node | null = callee;
-  if (callee.type === "attribute" && callee.childForFieldName("attribute")?.text === "forward") {
+  if (callee.type === "attribute" && FORWARD_METHODS.has(callee.childForFieldName("attribute")?.text ?? "")) {
     target = callee.childForFieldName("object");
   }
   const text = dotted(target);
