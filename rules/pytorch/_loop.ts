@@ -752,6 +752,13 @@ function frameworkDriven(py: PythonModel): Set<ClassDef> {
   return out;
 }
 
+/** True when the function is a method (or nested in a method) of a framework-driven class. */
+function drivenBy(fn: FunctionDef, driven: Set<ClassDef>): boolean {
+  for (let f: FunctionDef | undefined = fn; f; f = f.parentFunction)
+    if (f.cls && driven.has(f.cls)) return true;
+  return false;
+}
+
 function isPassName(name: string): boolean {
   const ws = words(name);
   return ws.some((w) => PASS_WORDS.has(w)) && !ws.some((w) => NOT_PASS_WORDS.has(w));
@@ -789,7 +796,7 @@ export function inferencePasses(py: PythonModel, path: string): InferencePass[] 
   const out: InferencePass[] = [];
   const passFns = new Set<FunctionDef>();
   for (const fn of py.functions) {
-    if (!isPassName(fn.name) || (fn.cls && driven.has(fn.cls))) continue;
+    if (!isPassName(fn.name) || drivenBy(fn, driven)) continue;
     if (/^test_/.test(fn.name)) continue;
     if (trains(py, fn.body) || usedInTraining(py, fn)) continue;
     const forwards = forwardsIn(py, fn.body);
@@ -803,7 +810,7 @@ export function inferencePasses(py: PythonModel, path: string): InferencePass[] 
     let driverMethod = false;
     for (let fn = py.functionAt(loop); fn; fn = fn.parentFunction) {
       if (passFns.has(fn) || isPassName(fn.name)) inPass = true;
-      if (fn.cls && driven.has(fn.cls)) driverMethod = true;
+      if (drivenBy(fn, driven)) driverMethod = true;
     }
     if (inPass || driverMethod || trains(py, loop.body)) continue;
     if (out.some((p) => p.loop && p.loop.start <= loop.start && loop.end <= p.loop.end)) continue;
