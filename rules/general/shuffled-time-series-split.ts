@@ -1,3 +1,4 @@
+import type { Node } from "web-tree-sitter";
 import { boolValue, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
@@ -6,10 +7,41 @@ import { defineCheck } from "../../src/engine/rule.js";
 const WINDOW_METHODS = new Set(["rolling", "shift", "ewm", "resample", "expanding", "asfreq", "pct_change"]);
 const TIME_COLUMN = /date|time|timestamp|^ds$|^dt$|year|month|week|day|hour|period/i;
 
+// Calendar parts read off a parsed date: features of a row, not an ordering of the rows.
+const CALENDAR_PART =
+  /^(year|month|day|hour|minute|second|dayofweek|day_of_week|weekday|dayofyear|day_of_year|quarter|week|weekofyear|is_weekend|is_month_start|is_month_end|days_in_month|daysinmonth|day_name|month_name)$/;
+
+/** `x.dt.<part>` where `x` is the node itself (`pd.to_datetime(col).dt.dayofweek`). */
+function readsCalendarPart(node: Node): boolean {
+  const dt = node.parent;
+  if (dt?.type !== "attribute" || dt.childForFieldName("attribute")?.text !== "dt") return false;
+  const part = dt.parent;
+  const name = part?.type === "attribute" ? part.childForFieldName("attribute")?.text : undefined;
+  return name !== undefined && CALENDAR_PART.test(name.replace(/\(\)$/, ""));
+}
+
+/**
+ * A parsed date used only to read calendar parts (day of week, month, hour) as features, as in
+ * tabular data with a date column: `pd.to_datetime(df["date"]).dt.dayofweek`, or a name bound to
+ * the parse that is read only through `.dt.<part>`. That alone says nothing about row order.
+ */
+function calendarFeatureOnly(text: string, call: CallSite): boolean {
+  if (readsCalendarPart(call.node)) return true;
+  const stmt = call.node.parent;
+  if (stmt?.type !== "assignment" || stmt.childForFieldName("right")?.id !== call.node.id) return false;
+  const target = stmt.childForFieldName("left");
+  if (target?.type !== "identifier") return false;
+  const name = target.text;
+  const after = text.slice(stmt.endIndex);
+  const uses = [...after.matchAll(new RegExp(`(?<![\\w.])${name}\\b(\\s*\\.\\s*dt\\s*\\.\\s*(\\w+))?`, "g"))];
+  return uses.length > 0 && uses.every((m) => m[2] !== undefined && CALENDAR_PART.test(m[2]));
+}
+
 /** The first place the file shows it treats its rows as a time series, described for the message. */
-function timeSeriesEvidence(py: PythonModel): { line: number; what: string } | undefined {
+function timeSeriesEvidence(py: PythonModel, text: string): { line: number; what: string } | undefined {
   for (const c of py.calls) {
-    if (c.is("pandas.to_datetime", "pandas.date_range")) return { line: c.line, what: `\`${c.name}\`` };
+    if (c.is("pandas.date_range") || (c.is("pandas.to_datetime") && !calendarFeatureOnly(text, c)))
+      return { line: c.line, what: `\`${c.name}\`` };
     if (c.keywords.has("parse_dates")) return { line: c.line, what: "`parse_dates=`" };
     if (!c.method || !c.receiver || c.receiver.text === "self") continue;
     // On data, not a library function (`torchaudio.functional.resample` is audio, not time series).
@@ -74,7 +106,7 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   const splits = py.calls.map(shuffledSplit).filter((s): s is ShuffledSplit => s !== undefined);
   if (splits.length === 0) return;
-  const evidence = timeSeriesEvidence(py);
+  const evidence = timeSeriesEvidence(py, ctx.text);
   if (!evidence) return;
   for (const { call, how, fixable } of splits) {
     const shuffle = call.keywords.get("shuffle");
