@@ -130,8 +130,16 @@ const BALANCED_BENCHMARKS = [
   "lightning.pytorch.demos.mnist_datamodule.MNIST",
 ];
 
-/** True when the file trains on a class-balanced benchmark (iris, digits, MNIST, CIFAR, IMDB). */
-export function balancedBenchmark(py: PythonModel): boolean {
+// The author saying so: "a balanced binary classification task", "the classes are balanced".
+const SAYS_BALANCED =
+  /(?<![A-Za-z])balanced\s+(?:[a-z-]+\s+){0,2}(?:classification|dataset|data|classes|problem|task)\b|\b(?:classes|dataset|data|labels)\s+(?:are|is)\s+(?:roughly\s+|perfectly\s+|well[- ])?balanced\b/i;
+
+/**
+ * True when the file trains on a class-balanced benchmark (iris, digits, MNIST, CIFAR, IMDB), or
+ * says in a comment or docstring that its classes are balanced.
+ */
+export function balancedBenchmark(py: PythonModel, text = ""): boolean {
+  if (SAYS_BALANCED.test(text)) return true;
   return py.calls.some(
     (c) =>
       c.is(...BALANCED_BENCHMARKS) &&

@@ -144,7 +144,7 @@ export default defineCheck((ctx) => {
   // Accuracy alone on imbalanced classes is `general/accuracy-only-on-imbalanced`'s (critical) finding.
   if (FAMILIES[0]!.name.test(name.toLowerCase()) && classImbalanceShown(py)) return;
   // On a class-balanced benchmark (MNIST, CIFAR, iris) accuracy alone is the standard report.
-  if (FAMILIES[0]!.name.test(name.toLowerCase()) && balancedBenchmark(py)) return;
+  if (FAMILIES[0]!.name.test(name.toLowerCase()) && balancedBenchmark(py, ctx.text)) return;
   const words = wordsOf(ctx.text);
   // RMSE is the root of MSE (`mean_squared_error(..., squared=False)` printed as "RMSE"): not a second metric.
   const same = own.some((i) => SQUARED.includes(i)) ? [...own, ...SQUARED] : own;
