@@ -1,4 +1,5 @@
 import type { Node } from "web-tree-sitter";
+import { constructorOf } from "../../src/engine/python/flow.js";
 import { isTestPath, literal } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
@@ -29,10 +30,18 @@ export default defineCheck((ctx) => {
     if (call.is("loguru.logger.add", "logging.basicConfig")) return call.keywords.get("level");
     if (
       call.method === "setLevel" &&
+      !isHandler(call) &&
       (call.name?.startsWith("logging.") || loggerKind(py, call) || /log/i.test(call.receiver?.text ?? ""))
     )
       return call.arg("level", 0);
     return undefined;
+  }
+
+  /** A handler's level only filters what its logger already lets through: DEBUG there is not a hard-coding. */
+  function isHandler(call: CallSite): boolean {
+    if (/handler$/i.test(call.receiver?.text ?? "")) return true;
+    const ctor = constructorOf(py, call.receiver, call);
+    return !!ctor && /^logging\.(handlers\.)?\w*Handler$/.test(ctor);
   }
 
   function isDebug(node: Node): boolean {
