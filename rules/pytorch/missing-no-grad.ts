@@ -1,4 +1,5 @@
-import { defineCheck } from "../../src/engine/rule.js";
+import type { FunctionDef } from "../../src/engine/python/model.js";
+import { defineCheck, type FixInput } from "../../src/engine/rule.js";
 import { gradOffAt, holdsAtCaller, inferencePasses, objectKey } from "./_loop.js";
 
 export default defineCheck((ctx) => {
@@ -20,9 +21,11 @@ export default defineCheck((ctx) => {
     });
     if (!open) continue;
     const where = pass.kind === "function" ? `\`${pass.fn!.name}\`` : "This loop over held-out data";
+    const fix = pass.fn ? decoratorFix(pass.fn) : undefined;
     ctx.report(
       { line: pass.at.line },
       {
+        ...(fix ? { fix } : {}),
         message:
           `${where} calls \`${open.key}\` (line ${open.call.line}) with gradient tracking on: autograd records ` +
           "every operation and keeps the activations alive for a backward pass that never comes, which costs " +
@@ -30,5 +33,20 @@ export default defineCheck((ctx) => {
           "or `torch.inference_mode()`, or decorate the function with `@torch.no_grad()`.",
       },
     );
+  }
+
+  // Decorating a validation or test function is safe; a `predict` helper may feed code elsewhere
+  // that needs gradients, so it gets no suggestion.
+  function decoratorFix(fn: FunctionDef): FixInput | undefined {
+    if (py.imports.get("torch") !== "torch" || fn.node.text.startsWith("async")) return undefined;
+    if (!/(^|_)(validate|validation|evaluate|evaluation|eval|test|val|valid)(_|$)/i.test(fn.name))
+      return undefined;
+    const row = fn.node.startPosition.row;
+    const at = ctx.text.split("\n", row).reduce((n, l) => n + l.length + 1, 0);
+    const indent = /^\s*/.exec(ctx.lines[row] ?? "")?.[0] ?? "";
+    return {
+      description: "Run the pass without gradient tracking",
+      edits: [{ at: { start: at, end: at }, text: `${indent}@torch.no_grad()\n` }],
+    };
   }
 });
