@@ -82,7 +82,18 @@ export default defineCheck((ctx) => {
 
   // A game or a captcha seeding `random` from the clock is not an experiment.
   const scientific = py.importsModule(...ML_MODULES);
+  /** True when the scope around `at` (its function, else the module) trains or saves a model. */
+  const scopeTrainsOrSaves = (at: CallSite): boolean => {
+    const fn = py.functionAt(at);
+    const calls = fn ? py.within(py.calls, fn) : py.calls;
+    return calls.some(
+      (c) => c.method !== undefined && (TRAINS.test(c.method) || SAVES.test(c.method) || c.is("torch.save")),
+    );
+  };
   for (const call of py.calls) {
+    // `df.sample(n, random_state=...)` picking rows to print or demo: nothing trained depends on it.
+    if (call.method === "sample" && !call.imported && !call.keywords.has("frac") && !scopeTrainsOrSaves(call))
+      continue;
     const seeding =
       (call.method !== undefined && /seed/i.test(call.method)) || call.is(...SEEDABLE_GENERATORS);
     if (!scientific && call.is("random.seed", "random.Random")) continue;
