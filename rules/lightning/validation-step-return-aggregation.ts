@@ -9,6 +9,30 @@ const REMOVED: Record<string, string> = {
   test_epoch_end: "on_test_epoch_end",
 };
 const HOOKS = new Set(Object.values(REMOVED));
+// The `*_step_end` hooks received each step's return (for DataParallel) and went with it in 2.0.
+const REMOVED_STEP_END: Record<string, string> = {
+  training_step_end: "on_train_batch_end",
+  validation_step_end: "on_validation_batch_end",
+  test_step_end: "on_test_batch_end",
+};
+
+/** `pass`, `...`, a docstring or `return outputs`: a leftover override that does nothing. */
+function emptyHook(method: FunctionDef): boolean {
+  const params = new Set(method.explicitParams.map((p) => p.name));
+  return method.body.namedChildren.every((st) => {
+    if (!st) return true;
+    if (st.type === "pass_statement" || st.type === "comment") return true;
+    if (st.type === "expression_statement") {
+      const e = st.namedChildren[0];
+      return e?.type === "string" || e?.type === "ellipsis";
+    }
+    if (st.type === "return_statement") {
+      const v = st.namedChildren[0];
+      return !v || (v.type === "identifier" && params.has(v.text));
+    }
+    return false;
+  });
+}
 
 /**
  * A list attribute an epoch-end hook reads that nothing in the class family ever fills: set to
@@ -58,6 +82,14 @@ export default defineCheck((ctx) => {
             `\`${method.name}(self, outputs)\` was removed in Lightning 2.0: \`trainer.fit\` stops with NotImplementedError ` +
             "and the per-step returns are no longer collected. Accumulate what you need on `self` (or in a torchmetrics " +
             `metric) during the steps and compute it in \`${replacement}(self)\`, clearing the list afterwards.`,
+        });
+      } else if (REMOVED_STEP_END[method.name] && !emptyHook(method)) {
+        const step = method.name.replace(/_end$/, "");
+        ctx.report(method, {
+          message:
+            `\`${method.name}\` was removed in Lightning 2.0 (with DataParallel, which it served): a 2.x trainer does not ` +
+            `run it, so what it does with the return of \`${step}\` is lost. Do that work in \`${step}\` itself, or in ` +
+            `\`${REMOVED_STEP_END[method.name]}(self, outputs, batch, batch_idx)\`, which receives the step's return.`,
         });
       } else if (
         HOOKS.has(method.name) &&
