@@ -1,3 +1,4 @@
+import { localAncestry } from "../../src/engine/python/frameworks.js";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
@@ -29,6 +30,11 @@ const DATA_READS = [
   "sklearn.datasets.fetch_*",
 ];
 
+// Online reinforcement learning: the module's own agent produces the batches by acting in an
+// environment, so the dataloader over its replay buffer or rollouts belongs with the module.
+const GENERATES_ITS_DATA =
+  /\b(?:gym|gymnasium)\.make\s*\(|\bReplayBuffer\b|\breplay_?buffer\b|\b(?:self\.)?env\.step\s*\(|\.play_step\s*\(|\brollouts?\s*\(/;
+
 function readsData(call: CallSite): boolean {
   if (call.name === "open") {
     const mode = call.arg("mode", 1);
@@ -47,6 +53,8 @@ export default defineCheck((ctx) => {
   for (const cls of lightningModules(py)) {
     // Hooks that hand over to `self.trainer.datamodule` already keep the data elsewhere.
     const hooks = cls.methods.filter((m) => DATA_HOOKS.has(m.name) && !/\bdatamodule\b/.test(m.body.text));
+    if (hooks.length > 0 && localAncestry(py, cls).some((c) => GENERATES_ITS_DATA.test(c.node.text)))
+      continue;
     if (hooks.length > 0) {
       // One comment per module: on a hook this change adds when there is one.
       const at = hooks.find((h) => ctx.isAdded(h.line)) ?? hooks[0];
