@@ -61,6 +61,12 @@ const WRITE_METHODS = new Set([
 ]);
 const SKIPPED_METHODS = new Set(["__init__", "state_dict", "load_state_dict"]);
 
+/** The callee as written, or `.method` when it is a long chain. */
+function calleeText(call: CallSite): string {
+  const text = call.callee.text.replace(/\s+/g, "");
+  return text.length > 40 && call.method ? `.${call.method}` : text;
+}
+
 function sideEffect(call: CallSite): string | undefined {
   if (call.name === "open" || (call.method === "open" && call.receiver)) {
     const mode = stringValue(call.arg("mode", call.name === "open" ? 1 : 0));
@@ -101,7 +107,7 @@ export default defineCheck((ctx) => {
     reported.add(call.start);
     ctx.report(call, {
       message:
-        `\`${call.callee.text.replace(/\s+/g, "")}(...)\` ${where} ${what}, and ` +
+        `\`${calleeText(call)}(...)\` ${where} ${what}, and ` +
         "Lightning runs callback hooks in every process: with several devices or nodes each rank does it, " +
         "racing on the same file or sending duplicates. Run it on one process only: " +
         "`if trainer.is_global_zero:` around it, or `@rank_zero_only` (from `lightning.pytorch.utilities`) on a helper.",
