@@ -190,6 +190,15 @@ const SCHEMA_CLASS =
   /(Config|Cfg|Conf|Settings|Schema|Params|Hparams|HParams|Hyperparameters|Options|Spec|Args|Arguments)$/;
 const RAW_METHODS = new Set(["get", "setdefault", "pop", "items", "keys", "values"]);
 
+const DISPLAY_METHODS =
+  /^(?:print|pprint|pp|debug|info|warning|warn|error|exception|critical|log|echo|secho)$/;
+
+/** `print(cfg)`, `pprint.pprint(cfg)`, `logger.info(cfg)`, `typer.echo(cfg)`: shown, not used. */
+function isDisplay(call: CallSite): boolean {
+  if (call.name === "print" || call.is("pprint.*", "logging.*")) return true;
+  return call.callee.type === "attribute" && DISPLAY_METHODS.test(call.method ?? "");
+}
+
 export class Fates {
   private readonly callByStart = new Map<string, CallSite>();
   private readonly structured: boolean;
@@ -294,6 +303,8 @@ export class Fates {
             ? this.callByStart.get(`${callNode.startIndex}:${callNode.endIndex}`)
             : undefined;
         if (!call) return {};
+        // Printed or logged for a person to read: nothing acts on the keys.
+        if (isDisplay(call)) return {};
         return {
           fate: this.isValidator(call, parent.type === "dictionary_splat")
             ? { kind: "validated" }
