@@ -23,7 +23,16 @@ export default defineCheck((ctx) => {
     if (cmds.some((c) => c.kind === "callback" && c.app === app.name)) continue;
     const mine = cmds.filter((c) => c.kind === "command" && c.app === app.name);
     const groups = py.calls.filter((c) => c.method === "add_typer" && c.receiver?.text === app.name);
-    const count = mine.length + groups.length;
+    // `app.command(name="train")(train_command)` with a function imported from another module.
+    const local = new Set(mine.map((c) => c.fn.name));
+    const registered = py.calls.filter(
+      (c) =>
+        c.callee.type === "call" &&
+        c.args[0]?.type === "identifier" &&
+        !local.has(c.args[0].text) &&
+        c.callee.childForFieldName("function")?.text.replace(/\s+/g, "") === `${app.name}.command`,
+    );
+    const count = mine.length + groups.length + registered.length;
     if (count < 2) continue;
     // Mounted as a group with its own no-args handling: `parent.add_typer(app, no_args_is_help=True)`.
     const mounts = py.calls.filter(
