@@ -49,6 +49,18 @@ function holdsRefs(py: PythonModel, iter: Node, at: CallSite): boolean {
   });
 }
 
+/**
+ * True when `refs[i]` is itself a list of references: `refs` was built from tasks submitted with
+ * `.options(num_returns=n)`, so each `ray.get(refs[i])` already fetches several results at once.
+ */
+function holdsRefLists(py: PythonModel, sub: Node, at: CallSite): boolean {
+  const value = sub.childForFieldName("value");
+  if (value?.type !== "identifier") return false;
+  const a = py.lastAssignment(value.text, at);
+  const element = a?.value?.type === "list_comprehension" ? a.value.namedChildren[0] : undefined;
+  return element !== undefined && element !== null && /\bnum_returns\s*=\s*(?!1\b)/.test(element.text);
+}
+
 function loopTargets(rep: Repetition): { names: Set<string>; iter?: Node } {
   if (rep.kind === "loop") {
     const t = rep.loop.target;
@@ -94,7 +106,7 @@ export default defineCheck((ctx) => {
       }
     } else if (arg.type === "subscript") {
       const index = arg.childForFieldName("subscript");
-      single = index?.type === "identifier" && names.has(index.text);
+      single = index?.type === "identifier" && names.has(index.text) && !holdsRefLists(py, arg, call);
     }
     // Fetching each result inside `try` isolates one task's failure from the others: deliberate.
     const guard = closest(call.node, "try_statement");
