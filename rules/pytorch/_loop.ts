@@ -461,6 +461,22 @@ export function innermostTrainingLoops(py: PythonModel): TrainingLoop[] {
   );
 }
 
+/** Functions that run backward and an optimiser step outside any loop of their own (a per-batch `train_step`). */
+export function stepFunctions(py: PythonModel): { fn: FunctionDef; steps: TrainingLoop["steps"] }[] {
+  const out: { fn: FunctionDef; steps: TrainingLoop["steps"] }[] = [];
+  for (const fn of py.functions) {
+    const calls = directCalls(py, fn.body).filter((c) => !py.loopsAt(c).some((l) => l.start > fn.start));
+    if (!calls.some(isBackward)) continue;
+    const steps: TrainingLoop["steps"] = [];
+    for (const c of calls) {
+      const optimizer = optimizerStepped(py, c);
+      if (optimizer) steps.push({ call: c, optimizer });
+    }
+    if (steps.length > 0) out.push({ fn, steps });
+  }
+  return out;
+}
+
 const EPOCH_WORD = /epoch/i;
 const LOADER_WORDS = new Set([
   "loader",

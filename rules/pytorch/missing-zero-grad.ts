@@ -2,12 +2,15 @@ import { lightningModules } from "../../src/engine/python/frameworks.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck, type FixInput } from "../../src/engine/rule.js";
 import {
+  callersOf,
   directCalls,
   indentOf,
   innermostTrainingLoops,
   isOptimizerClass,
   isZeroing,
   soleStatement,
+  stepFunctions,
+  type TrainingLoop,
   zeroingAssignments,
 } from "./_loop.js";
 
@@ -17,18 +20,26 @@ export default defineCheck((ctx) => {
   // `first_step(zero_grad=True)`) or done by hand (`p.grad = None`), means the author handles it.
   if (/zero_grad/.test(ctx.text) || py.calls.some(isZeroing)) return;
   if (zeroingAssignments(py, py.tree.rootNode).length > 0) return;
-  const loops = innermostTrainingLoops(py);
-  if (loops.length === 0) return;
   const lit = lightningModules(py);
-  for (const { loop, steps } of loops) {
+  const found: { steps: TrainingLoop["steps"]; where: string }[] = [];
+  for (const { loop, steps } of innermostTrainingLoops(py)) {
     const fn = py.functionAt(loop);
     if (fn?.cls && lit.includes(fn.cls)) continue;
     // An optimiser built inside the loop starts from fresh gradients each time round.
     if (directCalls(py, loop.body).some((c) => isOptimizerClass(c.name))) continue;
+    found.push({ steps, where: "This loop" });
+  }
+  // `train_step(model, batch, opt)` doing backward and step, called once per batch from a loop.
+  for (const { fn, steps } of stepFunctions(py)) {
+    if (fn.cls && lit.includes(fn.cls)) continue;
+    if (callersOf(py, fn).some((site) => py.loopsAt(site).length > 0))
+      found.push({ steps, where: `\`${fn.name}\`, called in a loop,` });
+  }
+  for (const { steps, where } of found) {
     const step = steps[0];
     ctx.report(step.call, {
       message:
-        `This loop calls \`backward()\` and steps \`${step.optimizer}\` but never zeroes the gradients, so every ` +
+        `${where} calls \`backward()\` and steps \`${step.optimizer}\` but never zeroes the gradients, so every ` +
         "backward adds onto the gradients of all previous batches and each step uses their running sum. " +
         `Call \`${step.optimizer}.zero_grad()\` once per step, before the forward pass or right after \`step()\` ` +
         "(with gradient accumulation, after the step that ends each accumulation window).",
