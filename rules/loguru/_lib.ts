@@ -19,20 +19,34 @@ export const LOG_METHODS = new Set([
   "log",
 ]);
 
+// Factories of standard-library loggers, including the wrappers Hugging Face and Accelerate scripts use.
+const STDLIB_LOGGER_FACTORIES = [
+  "logging.getLogger",
+  "logging.Logger",
+  "logging.LoggerAdapter",
+  "accelerate.logging.get_logger",
+  "transformers.utils.logging.get_logger",
+  "diffusers.utils.logging.get_logger",
+  "datasets.utils.logging.get_logger",
+  "tensorflow.get_logger",
+];
+
 /** The logging library behind a call's receiver, when the file lets us tell. */
 export function loggerKind(py: PythonModel, call: CallSite): "loguru" | "stdlib" | undefined {
   const name = call.name ?? "";
   if (call.imported && /^loguru\.logger(\.opt|\.bind|\.patch|\.contextualize)?\.\w+$/.test(name))
     return "loguru";
-  if (call.imported && /^logging\.\w+$/.test(name)) return "stdlib";
+  if (call.imported && /^(logging|absl\.logging)\.\w+$/.test(name)) return "stdlib";
   if (call.receiver?.type === "call") {
     // `logger.opt(exception=True).error(...)`, `logging.getLogger(__name__).info(...)`
     const inner = py.calls.find((c) => c.node.id === call.receiver!.id);
     return inner ? loggerKind(py, inner) : undefined;
   }
   const ctor = constructorOf(py, call.receiver, call);
-  if (ctor === "logging.getLogger" || ctor === "logging.Logger") return "stdlib";
-  if (ctor && /^loguru\.logger\.(bind|opt|patch)$/.test(ctor)) return "loguru";
+  // Also a module-level `logger = get_logger(__name__)` used inside functions.
+  const known = ctor ?? moduleLevelConstructor(py, call.receiver);
+  if (known && STDLIB_LOGGER_FACTORIES.includes(known)) return "stdlib";
+  if (known && /^loguru\.logger\.(bind|opt|patch)$/.test(known)) return "loguru";
   if (!ctor && /^(self\.)?_?(log|logger|LOGGER|LOG)$/.test(call.receiver?.text ?? "")) {
     if (py.importsModule("loguru")) return "loguru";
     if (py.importsModule("logging")) return "stdlib";
@@ -76,4 +90,16 @@ function isPathExpr(py: PythonModel, node: Node, at: CallSite, depth: number): b
     return /(path|file|log_?dir|logfile|filename)$/i.test(node.text);
   }
   return false;
+}
+
+/** What a module-level `name = factory(...)` was built by (`constructorOf` follows one scope only). */
+function moduleLevelConstructor(py: PythonModel, node: Node | null | undefined): string | undefined {
+  if (node?.type !== "identifier") return undefined;
+  let found: string | undefined;
+  for (const a of py.assignments) {
+    if (a.targets.length !== 1 || a.targets[0] !== node.text || py.functionAt(a) !== undefined) continue;
+    if (a.op !== "=" || a.value?.type !== "call") continue;
+    found = py.resolve(a.value.childForFieldName("function") ?? a.value);
+  }
+  return found;
 }
