@@ -29,11 +29,17 @@ function mixed(keys: Key[]): { runtime: Key[]; hparams: Key[] } | undefined {
   return { runtime, hparams };
 }
 
+/** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
+function onTriggerLine(ctx: CheckContext, line: number): boolean {
+  const text = ctx.lines[line - 1] ?? "";
+  return ctx.rule.triggers.some((t) => t.test(text));
+}
+
 function report(ctx: CheckContext, keys: Key[]): void {
   const found = mixed(keys);
   if (!found) return;
   // The runtime key is the one out of place among the experiment's settings.
-  const at = found.runtime.find((k) => ctx.isAdded(k.line));
+  const at = found.runtime.find((k) => ctx.isAdded(k.line) && onTriggerLine(ctx, k.line));
   if (!at) return;
   const names = (list: Key[]) =>
     list
