@@ -187,16 +187,10 @@ export function objectKey(node: Node | undefined | null): string | undefined {
 }
 
 const MODULE_SOURCES = ["torch.nn.*", "torchvision.models.**", "timm.create_model", "torch.hub.load"];
-// Producers of callables that are not plain modules left in training mode: Hugging Face
-// `from_pretrained` returns the model in eval mode, pipelines and compiled artefacts manage mode
-// and gradients themselves, and the rest are not PyTorch modules at all.
-const EVAL_LOADERS = [
-  "**.from_pretrained",
+// Producers of callables that are not PyTorch modules at all (pipelines manage mode and gradients
+// themselves).
+const NOT_MODULES = [
   "**.pipeline",
-  "torch.jit.load",
-  "torch.jit.trace",
-  "torch.jit.script",
-  "torch.export.*",
   "onnxruntime.**",
   "joblib.load",
   "pickle.load",
@@ -206,6 +200,20 @@ const EVAL_LOADERS = [
   "jax.**",
   "flax.**",
 ];
+// Loaders that hand back a module already in eval mode: Hugging Face `from_pretrained` calls
+// `model.eval()`, and compiled artefacts keep the mode they were saved in.
+const LOADED_IN_EVAL = [
+  "**.from_pretrained",
+  "torch.jit.load",
+  "torch.jit.trace",
+  "torch.jit.script",
+  "torch.export.*",
+];
+
+/** True when the network `key` comes from a loader that returns it in eval mode. */
+export function loadedInEval(py: PythonModel, key: string, at: Span): boolean {
+  return producers(py, key, at).some((p) => anyNameMatches(p, LOADED_IN_EVAL));
+}
 const MODULE_METHODS = new Set([
   "eval",
   "train",
@@ -266,7 +274,7 @@ function modelCallKeyUncached(py: PythonModel, call: CallSite): string | undefin
   const named = looksLikeModel(last) || idx.known.has(text);
   if (!named && text.includes(".") && !text.startsWith("self.")) return undefined;
   const made = producers(py, text, call);
-  if (made.some((p) => anyNameMatches(p, EVAL_LOADERS))) return undefined;
+  if (made.some((p) => anyNameMatches(p, NOT_MODULES))) return undefined;
   const isModule = named || made.some((p) => idx.moduleClasses.has(p) || anyNameMatches(p, MODULE_SOURCES));
   return isModule ? objectKey(target) : undefined;
 }

@@ -3,6 +3,7 @@ import {
   fileTrains,
   holdsAtCaller,
   inferencePasses,
+  loadedInEval,
   modeAt,
   modeFreeModel,
   modeSet,
@@ -34,7 +35,7 @@ export default defineCheck((ctx) => {
         break;
       }
       const scope = pass.fn ?? py.functionAt(f.call);
-      if (inferenceOnly) continue;
+      if (inferenceOnly || loadedInEval(py, f.key, f.call)) continue;
       if (scope && holdsAtCaller(py, scope, (site) => modeAt(py, site, undefined) === "eval")) continue;
       culprit ??= { key: f.key };
     }
