@@ -280,6 +280,13 @@ export class Fates {
     switch (parent.type) {
       case "subscript": {
         if (parent.childForFieldName("value")?.id !== cur.id) return {};
+        // `cfg["checkpoint"] = args.checkpoint` fills a key in; it reads nothing.
+        const up1 = parent.parent;
+        if (
+          (up1?.type === "assignment" || up1?.type === "augmented_assignment") &&
+          up1.childForFieldName("left")?.id === parent.id
+        )
+          return {};
         // A section validated on its own (`ModelConfig(**cfg["model"])`) counts as validation.
         const up = this.classify(parent, depth + 1);
         return up.fate?.kind === "validated" ? up : { fate: { kind: "raw", at: parent } };
