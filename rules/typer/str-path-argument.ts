@@ -9,22 +9,26 @@ const STR_TYPE = /^(?:str|builtins\.str)$/;
 const CONFIG_NAME = /^(?:config|cfg|conf)$/i;
 const REMOTE = /^[a-z][\w+.-]*:\/\//i;
 
+// Help that says the value is a path: `dataset: str = typer.Argument(..., help="Path to the dataset")`.
+const PATH_HELP = /^\s*(?:the\s+)?(?:local\s+)?(?:path|directory|folder)\s+(?:to|of)\b/i;
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   for (const cmd of commands(py)) {
     for (const p of cliParams(py, cmd.fn)) {
-      // `model_name_or_path` takes Hub ids as well as paths.
-      if (!PATH_NAME.test(p.param.name) || p.param.name.includes("_or_")) continue;
       if (!STR_TYPE.test(baseType(p.type) ?? "")) continue;
+      const helpText = literal(p.info?.keywords.get("help"));
+      const saysPath = helpText?.kind === "str" && PATH_HELP.test(helpText.value);
+      // `model_name_or_path` takes Hub ids as well as paths.
+      if (!(PATH_NAME.test(p.param.name) || saysPath) || p.param.name.includes("_or_")) continue;
       // Remote locations (`s3://...`, `gs://...`, URLs) are rightly strings.
       const def = literal(p.default);
       if (def?.kind === "str" && REMOTE.test(def.value)) continue;
       // `config: str = "base"` names a preset, not a file.
       if (def?.kind === "str" && CONFIG_NAME.test(p.param.name) && !/[/\\.~]/.test(def.value)) continue;
-      const help = literal(p.info?.keywords.get("help"));
       if (
-        help?.kind === "str" &&
-        /\b(url|uri|s3|gcs|gs:|hdfs|remote|hub|repo id|glob|pattern)\b/i.test(help.value)
+        helpText?.kind === "str" &&
+        /\b(url|uri|s3|gcs|gs:|hdfs|remote|hub|repo id|glob|pattern)\b/i.test(helpText.value)
       )
         continue;
       const exists = p.info?.keywords.has("exists");
