@@ -1,4 +1,5 @@
 import type { Node } from "web-tree-sitter";
+import { assignmentOf } from "../../src/engine/python/flow.js";
 import { literal, stringValue } from "../../src/engine/python/helpers.js";
 import type { Assignment, CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
@@ -301,6 +302,27 @@ function frameChanged(py: PythonModel, text: string, frame: string, from: number
   return new RegExp(`\\bdel\\s+${frame}\\s*\\[`).test(text.slice(scopeStart, to));
 }
 
+/**
+ * For `a, b, c, d = train_test_split(frame, frame[target])`: true when the split is of rows only,
+ * its label outputs thrown away (`train, val, _, _ = ...`, the label read later from each part),
+ * or when the feature outputs lose columns afterwards (`del X_train["y"]`, `X_train.pop("y")`,
+ * `X_train.drop(...)`).
+ */
+function splitFixedAfterwards(py: PythonModel, text: string, call: CallSite): boolean {
+  if (!call.is("sklearn.model_selection.train_test_split")) return false;
+  const a = assignmentOf(py, call);
+  if (!a || a.value?.id !== call.node.id || a.targets.length !== 4) return false;
+  const [xTrain, xTest, yTrain, yTest] = a.targets;
+  if (/^_/.test(yTrain) && /^_/.test(yTest)) return true;
+  const end = py.functionAt(call)?.end ?? text.length;
+  const after = text.slice(a.end, end);
+  return [xTrain, xTest].some(
+    (x) =>
+      /^\w+$/.test(x) &&
+      new RegExp(`\\bdel\\s+${x}\\s*\\[|(?<![\\w.])${x}\\s*\\.\\s*(pop|drop)\\s*\\(`).test(after),
+  );
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   // A ColumnTransformer picks its own columns, so a whole frame passed to the pipeline is fine.
@@ -323,6 +345,7 @@ export default defineCheck((ctx) => {
     if (leaks !== true) continue;
     const first = Math.min(feats.assignment?.start ?? call.start, target.assignment?.start ?? call.start);
     if (frameChanged(py, ctx.text, target.frame, first, call.start)) continue;
+    if (!feats.kept && !feats.dropped && splitFixedAfterwards(py, ctx.text, call)) continue;
     const site = feats.assignment && onTriggerLine(ctx, feats.assignment.line) ? feats.assignment : call;
     if (!onTriggerLine(ctx, site.line) || reported.has(site.line)) continue;
     reported.add(site.line);
