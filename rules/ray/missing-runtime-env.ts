@@ -1,4 +1,5 @@
 import { stringValue } from "../../src/engine/python/helpers.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { initAddress } from "./_lib.js";
 
@@ -14,11 +15,25 @@ function remoteAddress(address: string): boolean {
   return /^[\w.-]+:\d+$/.test(address);
 }
 
+/**
+ * The address as written: a string argument, or a name bound to a string once, in the same
+ * function or at module level (`address = "10.0.0.5:6379"` then `ray.init(address)`).
+ */
+function writtenAddress(py: PythonModel, call: CallSite): string | undefined {
+  const node = initAddress(call);
+  if (node?.type !== "identifier") return stringValue(node);
+  const local = py.lastAssignment(node.text, call);
+  if (local) return local.targets.length === 1 ? stringValue(local.value) : undefined;
+  const bindings = py.assignments.filter((a) => a.targets.includes(node.text));
+  const only = bindings.length === 1 ? bindings[0] : undefined;
+  return only && only.targets.length === 1 && py.isModuleLevel(only) ? stringValue(only.value) : undefined;
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   for (const call of py.callsTo("ray.init")) {
     if (call.hasSplat || call.arg("runtime_env")) continue;
-    const address = stringValue(initAddress(call));
+    const address = writtenAddress(py, call);
     if (address === undefined || !remoteAddress(address)) continue;
     ctx.report(call, {
       message:
