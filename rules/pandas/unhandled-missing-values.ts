@@ -22,6 +22,7 @@ const HANDLING = new Set([
   "notnull",
   "ffill",
   "bfill",
+  "nan_to_num",
 ]);
 // Estimators that accept NaN natively (tree models in scikit-learn ≥ 1.4, gradient-boosting libraries).
 const NAN_TOLERANT =
