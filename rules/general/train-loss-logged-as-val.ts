@@ -115,6 +115,32 @@ function backpropagated(py: PythonModel, name: string, at: Span): CallSite | und
   return found;
 }
 
+/**
+ * A running sum of the back-propagated loss before `at`: `total += loss.item()` after
+ * `loss.backward()`, with no reset (`total = 0.0`) in between.
+ */
+function accumulatedLoss(py: PythonModel, name: string, at: Span): CallSite | undefined {
+  const fn = py.functionAt(at);
+  let found: CallSite | undefined;
+  for (const a of py.assignments) {
+    if (a.start >= at.start) break;
+    if (!a.targets.includes(name) || py.functionAt(a) !== fn) continue;
+    const v = a.value;
+    const added =
+      a.op === "+="
+        ? v
+        : a.op === "=" && v?.type === "binary_operator" && v.childForFieldName("left")?.text === name
+          ? v.childForFieldName("right")
+          : undefined;
+    if (!added) {
+      found = undefined;
+      continue;
+    }
+    for (const n of namesIn(added)) found ??= backpropagated(py, n, a);
+  }
+  return found;
+}
+
 export default defineCheck((ctx) => {
   // Test fixtures build these patterns on purpose.
   if (isTestPath(ctx.path)) return;
@@ -153,7 +179,7 @@ export default defineCheck((ctx) => {
       const source = reads.some((n) => HELD_OUT_NAME.test(n))
         ? undefined
         : (reads.find((n) => TRAIN_NAME.test(n) && !py.imports.has(n)) ??
-          reads.find((n) => backpropagated(py, n, from!)));
+          reads.find((n) => backpropagated(py, n, from!) ?? accumulatedLoss(py, n, from!)));
       if (!source || names.length !== 1) continue;
       message = `\`${alias}\` is computed from \`${source}\` (line ${from!.line}), which comes from training, and is ${as}, so training performance is presented as held-out performance. Compute it on the validation/test split (a separate pass over its loader) instead.`;
       reported.add(line);
@@ -169,10 +195,16 @@ export default defineCheck((ctx) => {
       const back = trainName
         ? undefined
         : names.map((n) => ({ n, c: backpropagated(py, n, l.call) })).find((x) => x.c);
+      const sum =
+        trainName || back
+          ? undefined
+          : names.map((n) => ({ n, c: accumulatedLoss(py, n, l.call) })).find((x) => x.c);
       if (trainName)
         message = `\`${trainName}\` is computed on training data but ${l.recorded ? "recorded in" : "reported under"} the validation/test name \`${shown}\`, so training performance is presented as held-out performance. Report the value computed on the validation/test split here, or rename the key to \`train_*\`.`;
       else if (back)
         message = `\`${back.n}\` is the loss just back-propagated on a training batch (line ${back.c!.line}), yet it is ${as}: that is training loss, not validation loss. Compute the validation loss in a separate pass over the validation loader (under \`model.eval()\` and \`torch.no_grad()\`) and report that.`;
+      else if (sum)
+        message = `\`${sum.n}\` adds up the loss back-propagated on the training batches (line ${sum.c!.line}), yet it is ${as}: that is training loss, not validation loss. Compute the validation loss in a separate pass over the validation loader (under \`model.eval()\` and \`torch.no_grad()\`) and report that.`;
     }
     if (!message) continue;
     reported.add(line);
