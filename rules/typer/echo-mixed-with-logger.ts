@@ -61,6 +61,10 @@ export default defineCheck((ctx) => {
     }
     const scope = py.functionAt(echo) ?? "module";
     if (typeof scope !== "string" && optionCallbacks.has(scope.name)) continue;
+    // The echo is the logger's own sink: a `logging.Handler.emit`, or a method named like a level
+    // (`def info(msg): typer.echo(msg)`) in a home-made logger.
+    if (typeof scope !== "string" && scope.isMethod && (scope.name === "emit" || LEVELS.has(scope.name)))
+      continue;
     if (scopes.has(scope)) continue;
     scopes.add(scope);
     ctx.report(echo, {
