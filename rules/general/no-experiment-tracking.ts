@@ -3,9 +3,10 @@ import { defineCheck } from "../../src/engine/rule.js";
 import { reportRun, type TrainingRun, trainingRuns, visibleCallbacks } from "./_training.js";
 
 // Anything that records a run somewhere other than the console: a tracking library, a
-// framework logger or callback, a metrics writer, or results written to a file.
+// framework logger or callback, a metrics writer, results written to a file, or a log file
+// (`logging.FileHandler`, `basicConfig(filename=...)`, a loguru file sink).
 const TRACKS =
-  /\b(mlflow|wandb|tensorboard|tensorboardX|SummaryWriter|comet_ml|neptune|clearml|dvclive|sacred|visdom|swanlab|trackio|polyaxon|report_to|TensorBoard|log_metrics?|add_scalars?|log_scalar|log_hyperparams|to_csv|csv\.writer|json\.dump)\b|\btf\.summary\b|\b(import|from) aim\b|\b[A-Z]\w*(Logger|Tracker|Writer)\s*\(/;
+  /\b(mlflow|wandb|tensorboard|tensorboardX|SummaryWriter|comet_ml|neptune|clearml|dvclive|sacred|visdom|swanlab|trackio|polyaxon|report_to|TensorBoard|log_metrics?|add_scalars?|log_scalar|log_hyperparams|to_csv|csv\.writer|json\.dump)\b|\btf\.summary\b|\b(import|from) aim\b|\b[A-Z]\w*(Logger|Tracker|Writer)\s*\(|\b(FileHandler|RotatingFileHandler)\s*\(|\bbasicConfig\s*\([^)]*\bfilename\s*=|\blogger\.add\s*\(\s*f?["']/;
 
 type Kind = Exclude<TrainingRun["site"]["kind"], "hf">;
 
