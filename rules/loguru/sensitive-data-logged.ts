@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { logCalls } from "./_lib.js";
+import { LOG_METHODS, logCalls } from "./_lib.js";
 
 // Word pieces that name a credential or personal data. `token` alone is left out on purpose:
 // in ML code it is far more often a word piece than a secret.
@@ -17,7 +17,16 @@ const AUTH_WORDS =
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  const calls = [...logCalls(py), ...py.calls.filter((c) => c.name === "print" && !c.imported)];
+  const logs = logCalls(py);
+  // A project's own logger (`from app.logger import logger`): whatever backs it, `.info(...)` writes a log line.
+  const projectLogs = py.calls.filter(
+    (c) =>
+      !logs.includes(c) &&
+      c.method !== undefined &&
+      LOG_METHODS.has(c.method) &&
+      /^(self\.)?_?(log|logger|LOGGER|LOG)$/.test(c.receiver?.text ?? ""),
+  );
+  const calls = [...logs, ...projectLogs, ...py.calls.filter((c) => c.name === "print" && !c.imported)];
   let authContext = false;
   for (const call of calls) {
     authContext = inAuthContext(call);
