@@ -9,7 +9,9 @@ const TORCH_RANDOM =
 const NOT_DRAWS =
   /^(numpy\.random\.(seed|get_state|set_state|SeedSequence|PCG64|MT19937|Philox|SFC64|BitGenerator)|random\.(seed|getstate|setstate|SystemRandom))$/;
 // Randomness for ports, names, backoff and the like does not change what is learned.
-const INCIDENTAL = /port|name|uuid|token|secret|passw|sleep|jitter|backoff|retry|delay|colou?r/i;
+// Whole words of a name only: `tokenized_datasets` and `report` are not a token or a port.
+const INCIDENTAL =
+  /(^|[^a-z])(port|name|uuid|token|secret|passw\w*|sleep|jitter|backoff|retry|retries|delay|colou?r)s?([^a-z]|$)/i;
 
 const SPLIT_WITHOUT_STATE = "`train_test_split` without `random_state`";
 
