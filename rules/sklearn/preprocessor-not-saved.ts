@@ -7,7 +7,9 @@ import { defineCheck } from "../../src/engine/rule.js";
 import { fittedPreprocessor, isEstimatorClass, receiverText } from "./_lib.js";
 
 const SAVES = ["joblib.dump", "pickle.dump", "torch.save", "cloudpickle.dump", "dill.dump", "skops.io.dump"];
-const PERSISTS = /(dump|save|save_pretrained|log_artifacts?|log_model|log_dict|to_disk|export)$/;
+// Calls that write something somewhere, including project helpers (`save_artifacts(model, scaler)`).
+const PERSISTS =
+  /(dump|save|save_pretrained|log_artifacts?|log_model|log_dict|to_disk|export)$|^(save|dump|export|persist|store|serialize|pickle|log_artifact)_\w+$/;
 const MODEL_NAME = /(model|clf|classifier|regressor|estimator|net|learner|booster|state_dict)/i;
 const PIPELINES = ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"];
 
