@@ -196,6 +196,7 @@ const NOT_MODULES = [
   "pickle.load",
   "sklearn.**",
   "keras.**",
+  "keras_core.**",
   "tensorflow.**",
   "jax.**",
   "flax.**",
@@ -259,7 +260,10 @@ function modelIndex(py: PythonModel): ModelIndex {
 const FORWARD_METHODS = new Set(["forward", "validation_step", "test_step", "predict_step"]);
 
 function modelCallKeyUncached(py: PythonModel, call: CallSite): string | undefined {
-  if (call.imported) return undefined;
+  // `import model` then `model = model.RNNModel(...)`: the later binding shadows the import.
+  if (call.imported && !rebound(py, call.callee.text.split(".")[0])) return undefined;
+  // `model(x, training=False)`: Keras-style layers take their mode per call.
+  if (call.keywords.has("training")) return undefined;
   const callee = call.callee;
   let target: Node | null = callee;
   if (callee.type === "attribute" && FORWARD_METHODS.has(callee.childForFieldName("attribute")?.text ?? "")) {
@@ -275,8 +279,14 @@ function modelCallKeyUncached(py: PythonModel, call: CallSite): string | undefin
   if (!named && text.includes(".") && !text.startsWith("self.")) return undefined;
   const made = producers(py, text, call);
   if (made.some((p) => anyNameMatches(p, NOT_MODULES))) return undefined;
+  // Loss modules (`criterion = nn.CrossEntropyLoss()`) are modules but not networks.
+  if (made.some((p) => /Loss$/.test(p))) return undefined;
   const isModule = named || made.some((p) => idx.moduleClasses.has(p) || anyNameMatches(p, MODULE_SOURCES));
   return isModule ? objectKey(target) : undefined;
+}
+
+function rebound(py: PythonModel, name: string): boolean {
+  return py.assignments.some((a) => a.op === "=" && a.targets.includes(name));
 }
 
 const producerCache = new WeakMap<
