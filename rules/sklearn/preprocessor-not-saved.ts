@@ -22,8 +22,12 @@ export default defineCheck((ctx) => {
   for (const call of py.calls) {
     const ctor = fittedPreprocessor(py, call);
     if (!ctor) continue;
-    if (call.receiver?.type === "identifier") fitted.set(call.receiver.text, ctor);
-    else if (call.receiver?.type === "call") {
+    if (call.receiver?.type === "identifier") {
+      // Handed back to the caller (`return X, scaler`): saving it is the caller's job.
+      const body = py.functionAt(call)?.body.text ?? "";
+      if (new RegExp(`\\breturn\\b[^\\n]*\\b${call.receiver.text}\\b`).test(body)) continue;
+      fitted.set(call.receiver.text, ctor);
+    } else if (call.receiver?.type === "call") {
       // `scaler = StandardScaler().fit(X)` names the fitted object; `StandardScaler().fit_transform(X)`
       // leaves nothing that could be saved.
       const a = assignmentOf(py, call);
