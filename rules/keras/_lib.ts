@@ -183,10 +183,21 @@ export function outputLayer(calls: Calls, model: CallSite): CallSite | undefined
     const assignment = model.node.parent?.type === "assignment" ? model.node.parent : undefined;
     const name = assignment?.childForFieldName("left")?.text;
     const fn = py.functionAt(model);
+    // Up to the next `name = ...` in the same scope: a file may build several models under one name.
+    const next = name
+      ? py.assignments.find((a) => a.start > model.end && a.targets.includes(name) && py.functionAt(a) === fn)
+      : undefined;
+    const until = next?.start ?? Number.POSITIVE_INFINITY;
     const adds = name
       ? py
           .methodCalls("add")
-          .filter((c) => c.receiver?.text === name && c.start > model.start && py.functionAt(c) === fn)
+          .filter(
+            (c) =>
+              c.receiver?.text === name &&
+              c.start > model.start &&
+              c.start < until &&
+              py.functionAt(c) === fn,
+          )
       : [];
     const lastAdd = adds[adds.length - 1];
     // A layer added only under some condition may or may not be the last one.
