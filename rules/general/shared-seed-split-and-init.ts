@@ -68,11 +68,41 @@ function splitSeeds(py: PythonModel): SeedUse[] {
   return out;
 }
 
+/**
+ * Estimators that ignore `random_state` with the arguments given (scikit-learn documents it):
+ * `LogisticRegression` and `Ridge` use it only for the sag/saga (and liblinear) solvers, the
+ * kernel SVMs only with `probability=True`. Their seed initialises nothing.
+ */
+function seedIgnored(c: CallSite): boolean {
+  const solver = c.keywords.get("solver");
+  const solverName = solver ? literal(solver) : undefined;
+  if (
+    c.is(
+      "sklearn.linear_model.LogisticRegression",
+      "sklearn.linear_model.Ridge",
+      "sklearn.linear_model.RidgeClassifier",
+    )
+  ) {
+    if (c.hasSplat) return false;
+    if (!solver) return true;
+    const random = c.is("sklearn.linear_model.LogisticRegression")
+      ? /^(sag|saga|liblinear)$/
+      : /^(sag|saga)$/;
+    return solverName?.kind === "str" && !random.test(solverName.value);
+  }
+  if (c.is("sklearn.svm.SVC", "sklearn.svm.NuSVC")) {
+    const p = c.keywords.get("probability");
+    const lit = p ? literal(p) : undefined;
+    return !c.hasSplat && (p === undefined || (lit?.kind === "bool" && !lit.value));
+  }
+  return false;
+}
+
 function initSeeds(py: PythonModel): SeedUse[] {
   const out: SeedUse[] = [];
   for (const c of py.calls) {
     if (c.is(...GLOBAL_INIT_SEEDS)) out.push(...use(py, c, c.arg("seed", 0)));
-    else if (isEstimatorClass(c.name))
+    else if (isEstimatorClass(c.name) && !seedIgnored(c))
       out.push(...use(py, c, c.keywords.get("random_state") ?? c.keywords.get("seed")));
     else if (c.is("keras.initializers.*")) out.push(...use(py, c, c.keywords.get("seed")));
   }
