@@ -4,9 +4,10 @@ import { reportRun, type TrainingRun, trainingRuns, visibleCallbacks } from "./_
 
 // Anything that records a run somewhere other than the console: a tracking library, a
 // framework logger or callback, a metrics writer, results written to a file, or a log file
-// (`logging.FileHandler`, `basicConfig(filename=...)`, a loguru file sink).
+// (`logging.FileHandler`, `basicConfig(filename=...)`, a loguru file sink), or Ray's
+// `train.report(...)` (Ray writes every reported result to the run's result files).
 const TRACKS =
-  /\b(mlflow|wandb|tensorboard|tensorboardX|SummaryWriter|comet_ml|neptune|clearml|dvclive|sacred|visdom|swanlab|trackio|polyaxon|report_to|TensorBoard|log_metrics?|add_scalars?|log_scalar|log_hyperparams|to_csv|csv\.writer|json\.dump)\b|\btf\.summary\b|\b(import|from) aim\b|\b[A-Z]\w*(Logger|Tracker|Writer)\s*\(|\b(FileHandler|RotatingFileHandler)\s*\(|\bbasicConfig\s*\([^)]*\bfilename\s*=|\blogger\.add\s*\(\s*f?["']/;
+  /\b(mlflow|wandb|tensorboard|tensorboardX|SummaryWriter|comet_ml|neptune|clearml|dvclive|sacred|visdom|swanlab|trackio|polyaxon|report_to|TensorBoard|log_metrics?|add_scalars?|log_scalar|log_hyperparams|to_csv|csv\.writer|json\.dump)\b|\btf\.summary\b|\b(import|from) aim\b|\b[A-Z]\w*(Logger|Tracker|Writer)\s*\(|\b(FileHandler|RotatingFileHandler)\s*\(|\bbasicConfig\s*\([^)]*\bfilename\s*=|\blogger\.add\s*\(\s*f?["']|\b(train|tune|session)\.report\s*\(/;
 
 type Kind = Exclude<TrainingRun["site"]["kind"], "hf">;
 
