@@ -1,5 +1,6 @@
-import { splitCalls } from "../../src/engine/python/flow.js";
+import { assignmentOf, constructorOf, splitCalls } from "../../src/engine/python/flow.js";
 import { isTestPath } from "../../src/engine/python/helpers.js";
+import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { modelKind, receiverText } from "./_lib.js";
 
@@ -12,7 +13,14 @@ export default defineCheck((ctx) => {
   if (!split) return;
   const fits = py.methodCalls("fit").filter((f) => modelKind(py, f) === "supervised");
   // Selection: several candidate models, or one model refitted in a loop over settings.
-  const candidates = new Set(fits.map((f) => receiverText(f)));
+  // `rf = Pipeline([...]).fit(X, y)` refits the model named `rf`, it is not another candidate.
+  const key = (f: CallSite) => {
+    if (f.receiver?.type !== "call") return receiverText(f);
+    const a = assignmentOf(py, f);
+    if (a && a.value?.id === f.node.id && a.targets.length === 1) return a.targets[0];
+    return constructorOf(py, f.receiver, f) ?? receiverText(f);
+  };
+  const candidates = new Set(fits.map(key));
   const inLoop = fits.some((f) => py.loopsAt(f).some((l) => !/epoch/i.test(l.target?.text ?? "")));
   if (candidates.size < 2 && !inLoop) return;
   ctx.report(split.call, {
