@@ -826,6 +826,18 @@ function trains(py: PythonModel, scope: Span | Node): boolean {
  */
 export function inferencePasses(py: PythonModel, path: string): InferencePass[] {
   if (isTestPath(path)) return [];
+  // The eval-mode and no-grad rules both ask, on the same file.
+  let passes = passCache.get(py);
+  if (!passes) {
+    passes = findPasses(py);
+    passCache.set(py, passes);
+  }
+  return passes;
+}
+
+const passCache = new WeakMap<PythonModel, InferencePass[]>();
+
+function findPasses(py: PythonModel): InferencePass[] {
   const driven = frameworkDriven(py);
   const out: InferencePass[] = [];
   const passFns = new Set<FunctionDef>();
