@@ -19,6 +19,13 @@ function textOf(py: PythonModel, node: Node | undefined, at: CallSite): string |
   const s = stringValue(node);
   if (s !== undefined) return s;
   if (node.type === "string") return /^[A-Za-z]*["']+([^{"']*)/.exec(node.text)?.[1];
+  // `BASE_URL + "train.csv"`: the URL is the left part, the file name the right.
+  if (node.type === "binary_operator" && node.childForFieldName("operator")?.text === "+") {
+    const left = textOf(py, node.childForFieldName("left") ?? undefined, at);
+    const right = node.childForFieldName("right");
+    const rest = right ? (stringValue(right) ?? "") : "";
+    return left === undefined ? undefined : left + rest;
+  }
   if (node.type !== "identifier") return undefined;
   const a =
     py.lastAssignment(node.text, at) ??
