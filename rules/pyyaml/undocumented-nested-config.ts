@@ -10,6 +10,8 @@ const COMMENT = /(^|\s)#/m;
 // Files that carry their documentation in values: `description: ...`, `help_text: ...`.
 const DOC_KEY = /^(?:description|desc|help|help_text|doc|docs|docstring|comment|comments|_comment|notes?)$/i;
 
+const BASE_KEY = /^_{1,2}base_{1,2}$/i;
+
 interface DeepKey {
   node: YamlNode;
   path: string;
@@ -20,6 +22,10 @@ export default defineCheck((ctx) => {
   if (COMMENT.test(ctx.text) || yaml.errors.length > 0 || yaml.docs.length !== 1) return;
   if (readByOtherTool(ctx.path, yaml.docs) || notAConfig(ctx.path)) return;
   if (yaml.maxDepth() < MIN_DEPTH) return;
+  // An override of a base config (`_BASE_: ../Base-RCNN-FPN.yaml` in detectron2/yacs, `_base_` in
+  // mmcv): the keys are documented where the base defines them.
+  const top = yaml.docs[0].contents;
+  if (isMap(top) && top.items.some((p) => isScalar(p.key) && BASE_KEY.test(String(p.key.value)))) return;
   let keys = 0;
   let documented = false;
   let depth = 0;
