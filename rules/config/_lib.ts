@@ -92,7 +92,16 @@ export function configKeys(text: string, names: readonly ConfigName[]): Map<stri
       .map((p) => p[1] ?? p[2] ?? p[3])
       .filter((k) => k && !DICT_METHODS.has(k));
     const key = keys.at(-1);
-    if (key && !out.has(key)) out.set(key, text.slice(0, m.index).split("\n").length);
+    if (!key || out.has(key)) continue;
+    const line = text.slice(0, m.index).split("\n").length;
+    // `cfg["log_name"] = args.log_name` writes the key from the command line: the CLI is its only
+    // source. Unless it is the override of a value the config holds (`if args.x is not None:` above).
+    const after = text.slice(m.index + m[0].length, m.index + m[0].length + 8);
+    if (/^\s*=(?!=)/.test(after)) {
+      const previous = text.split("\n")[line - 2] ?? "";
+      if (!new RegExp(`^\\s*if\\s+[\\w.]+\\.${key}\\s+is\\s+not\\s+None\\s*:`).test(previous)) continue;
+    }
+    out.set(key, line);
   }
   return out;
 }

@@ -40,6 +40,8 @@ function recordsParams(py: PythonModel): boolean {
     // Integrations that log the whole configuration: Hugging Face `report_to=`, Ray Tune's callback.
     if (c.keywords.has("report_to") || /^(MLflowCallback|MLflowLoggerCallback)$/i.test(m)) return true;
     if (PARAM_METHODS.has(m) || HELPER.test(m)) return true;
+    // MLflow 3: `log_model(..., params={...})` records the parameters on the logged model.
+    if (m === "log_model" && c.keywords.has("params")) return true;
     return CONFIG_ARTIFACT.has(m) && CONFIG_WORDS.test(c.argsNode.text);
   });
 }
