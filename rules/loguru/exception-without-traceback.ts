@@ -3,6 +3,9 @@ import { boolValue, closest } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { logCalls, loggerKind } from "./_lib.js";
 
+const CONTROL_FLOW =
+  /^\s*((asyncio\.)?(KeyboardInterrupt|SystemExit|CancelledError|StopIteration|StopAsyncIteration|GeneratorExit)\s*,?\s*)+$/;
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   for (const call of logCalls(py)) {
@@ -11,6 +14,8 @@ export default defineCheck((ctx) => {
     if (!handler) continue;
     // The handler's exception name: `except ValueError as e`.
     const name = exceptionName(handler);
+    // Control-flow exceptions: their traceback only shows where the program was interrupted.
+    if (CONTROL_FLOW.test(/^except\s*\(?([^:]*?)\)?\s+as\s+\w+\s*:/.exec(handler.text)?.[1] ?? "")) continue;
     // `logger.error("failed: %s", e)`, `logger.error("failed: {}", e)`: the exception may be any argument.
     if (!name || !call.args.some((a) => mentions(a, name))) continue;
     // The traceback is written by hand: `traceback.format_exc()`, `traceback.print_exc()`, `exc_info=...` elsewhere.
