@@ -1,5 +1,5 @@
 import type { Node } from "web-tree-sitter";
-import { isWithin, namesIn } from "../../src/engine/python/helpers.js";
+import { isWithin, namesIn, statementOf } from "../../src/engine/python/helpers.js";
 import type { CallSite, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { SEEDABLE_GENERATORS } from "./_lib.js";
@@ -37,6 +37,9 @@ const ML_MODULES = [
   "gym",
 ];
 const SEED_KEYWORDS = ["seed", "random_state", "random_seed"];
+// Randomness for temporary names, ports, ids and back-off: not part of any result.
+const INCIDENTAL =
+  /name|port|uuid|token|secret|passw|\bids?\b|tmp|temp|sleep|jitter|backoff|retry|delay|colou?r/i;
 const TRAINS = /^(backward|step|fit|train\w*|optimize|run_epoch)$/;
 const SAVES = /^(save|save_checkpoint|save_model|save_pretrained|save_weights|dump|log_model|log_artifact)$/;
 
@@ -90,7 +93,18 @@ export default defineCheck((ctx) => {
       (c) => c.method !== undefined && (TRAINS.test(c.method) || SAVES.test(c.method) || c.is("torch.save")),
     );
   };
+  /** `random.seed(...)` whose scope draws only names, ports and the like from `random`. */
+  const seedsOnlyIncidental = (seed: CallSite): boolean => {
+    if (!seed.is("random.seed")) return false;
+    const fn = py.functionAt(seed);
+    const draws = (fn ? py.within(py.calls, fn) : py.calls).filter(
+      (c) =>
+        c.start > seed.end && c.is("random.*") && !c.is("random.seed", "random.getstate", "random.setstate"),
+    );
+    return draws.length > 0 && draws.every((d) => INCIDENTAL.test(statementOf(d.node).text));
+  };
   for (const call of py.calls) {
+    if (seedsOnlyIncidental(call)) continue;
     // `df.sample(n, random_state=...)` picking rows to print or demo: nothing trained depends on it.
     if (call.method === "sample" && !call.imported && !call.keywords.has("frac") && !scopeTrainsOrSaves(call))
       continue;
