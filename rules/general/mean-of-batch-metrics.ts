@@ -1,4 +1,5 @@
 import type { Node } from "web-tree-sitter";
+import { constructorOf } from "../../src/engine/python/flow.js";
 import { isTestPath } from "../../src/engine/python/helpers.js";
 import type { Assignment, CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
@@ -23,6 +24,15 @@ const MESSAGE = (name: string) =>
   "a smaller last batch (or uneven batches) skews the epoch metric. Accumulate the numerator and the denominator " +
   "(`correct += (pred == y).sum().item(); total += y.size(0)`, then `correct / total`), weight each batch by its size and divide by `len(loader.dataset)`, " +
   "or use a torchmetrics metric (`update()` per batch, `compute()` per epoch).";
+
+// A running-average meter (`AverageMeter`, `AvgMeter`, `Averager`): `update(v)` with no count weighs each call once.
+const METER = /(Average|Avg|Running)\w*(Meter|Tracker)$|Averager$|AverageMeter$/;
+const METER_METRIC = /acc|top\d|f1|fscore|iou|dice|auc|prec|recall|psnr|ssim|score|metric/i;
+
+const METER_MESSAGE = (call: string, meter: string) =>
+  `\`${call}\` adds one value per batch with the default count of 1, so \`${meter}\` averages batch means and every batch weighs the same: ` +
+  "a smaller last batch (or uneven batches) skews the epoch metric. Pass the batch size as the count " +
+  `(\`${meter}.update(value, n=inputs.size(0))\`), or use a torchmetrics metric.`;
 
 /** The data a loop iterates, without `enumerate(...)` / `tqdm(...)` around it. */
 function loopData(py: PythonModel, loop: Loop): string | undefined {
@@ -187,6 +197,20 @@ export default defineCheck((ctx) => {
         name = listOverBatches(py, list, node);
     }
     if (name) report(node, name);
+  }
+  // Meters: `top1.update(acc1[0])` inside a batch loop, without the batch size as the count.
+  for (const c of py.methodCalls("update")) {
+    const meter = c.receiver;
+    const value = c.args[0];
+    if (c.args.length !== 1 || c.keywords.size > 0 || c.hasSplat || !meter || !value) continue;
+    if (meter.type !== "identifier" && meter.type !== "attribute") continue;
+    const ctor = constructorOf(py, meter, c);
+    if (!ctor || !METER.test(ctor) || !batchLoop(py, c) || !isRatio(value)) continue;
+    if (!METER_METRIC.test(meter.text) && !METER_METRIC.test(value.text)) continue;
+    const line = c.line;
+    if (seen.has(line) || !ctx.isAdded(line)) continue;
+    seen.add(line);
+    ctx.report(c.node, { message: METER_MESSAGE(c.node.text.replace(/\s+/g, " "), meter.text) });
   }
   // Means: `np.mean(batch_accs)`, `statistics.mean(accs)`, `torch.tensor(accs).mean()`.
   for (const c of py.calls) {
