@@ -7,7 +7,6 @@ const MULTIPROCESS_MODULES = [
   "multiprocessing",
   "torch.multiprocessing",
   "torch.distributed",
-  "concurrent.futures",
   "accelerate",
   "deepspeed",
   "horovod",
@@ -18,6 +17,7 @@ const MULTIPROCESS_CALLS = [
   "concurrent.futures.ProcessPoolExecutor",
   "joblib.Parallel",
 ];
+const HARMLESS = /^(torch\.)?multiprocessing\.(cpu_count|current_process|parent_process|freeze_support)$/;
 // A file name that differs per process (rank, pid, worker) is safe without a queue.
 const PER_PROCESS = /rank|pid|getpid|process|worker|node_id|proc/i;
 const ONE_PROCESS =
@@ -45,7 +45,13 @@ export default defineCheck((ctx) => {
   }
 
   function multiprocessEvidence(): string | undefined {
-    for (const m of MULTIPROCESS_MODULES) if (py.importsModule(m)) return `it uses \`${m}\``;
+    for (const m of MULTIPROCESS_MODULES) {
+      if (!py.importsModule(m)) continue;
+      // `multiprocessing` imported only to count CPUs or name the current process starts no processes.
+      const uses = py.calls.filter((c) => c.is(`${m}.**`));
+      if (uses.length > 0 && uses.every((c) => HARMLESS.test(c.name ?? ""))) continue;
+      return `it uses \`${m}\``;
+    }
     const call = py.calls.find((c) => c.is(...MULTIPROCESS_CALLS));
     if (call) return `\`${call.name}\``;
     const trainer = py.callsTo("lightning.pytorch.Trainer").find((t) => {
