@@ -357,7 +357,7 @@ export function readByOtherTool(path: string, docs: readonly Document.Parsed[]):
   if (
     /(^|\/)\.(github|gitlab|circleci|buildkite|azure-pipelines|tekton|woodpecker|drone)\//.test(p) ||
     /(^|\/)(charts|helm|k8s|kubernetes|manifests|deploy|deployment|\.kube)\//.test(p) ||
-    /(^|\/)(ansible|playbooks|roles|group_vars|host_vars)\//.test(p)
+    /(^|\/)(ansible|playbooks|roles|group_vars|host_vars|inventory|inventories)\//.test(p)
   )
     return true;
   if (
@@ -372,6 +372,9 @@ export function readByOtherTool(path: string, docs: readonly Document.Parsed[]):
     if (isSeq(c) && c.items.some((i) => isMap(i) && (i.has("hosts") || i.has("import_playbook"))))
       return true;
     if (!c || typeof c.has !== "function") continue;
+    // Ansible inventories: `all:` with its `hosts` and `children`.
+    const all = c.get?.("all");
+    if (isMap(all) && (all.has("hosts") || all.has("children"))) return true;
     if (c.has("AWSTemplateFormatVersion") || (c.has("Resources") && c.has("Outputs"))) return true; // CloudFormation
     if (c.has("apiVersion") && c.has("kind")) return true; // Kubernetes-style manifests
     if (c.has("openapi") || c.has("swagger")) return true;
