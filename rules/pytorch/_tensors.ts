@@ -279,6 +279,47 @@ export function loaderName(call: CallSite): string | undefined {
   return undefined;
 }
 
+// Keyword values that say a dataset is the evaluation split: `get_dataset(..., mode="test")`,
+// `VOCSegmentation(..., image_set="val")`, `load_dataset(..., split="validation")`.
+const EVAL_SPLIT = /^(val|valid|validation|test|testing|eval|evaluation|dev|holdout|inference|predict)$/i;
+const SPLIT_KEYWORD = /split|mode|subset|phase|stage|set$/i;
+
+/**
+ * True when the dataset passed to a loader was built for evaluation: an inline or bound call with
+ * `train=False`, or a split/mode keyword naming val/test (`source="train", mode="test"` is the
+ * training images read with test-time transforms, for feature extraction, not for training).
+ */
+function builtForEvaluation(py: PythonModel, dataset: Node, at: Span): boolean {
+  let value: Node | undefined = dataset;
+  if (dataset.type === "identifier") value = bindingOf(py, dataset.text, at)?.value ?? undefined;
+  const ctor = asCall(value);
+  for (const c of ctor?.childForFieldName("arguments")?.namedChildren ?? []) {
+    if (c?.type !== "keyword_argument") continue;
+    const key = c.childForFieldName("name")?.text ?? "";
+    const v = c.childForFieldName("value") ?? undefined;
+    if (key === "train" && v?.type === "false") return true;
+    const s = stringValue(v);
+    if (s !== undefined && SPLIT_KEYWORD.test(key) && EVAL_SPLIT.test(s)) return true;
+  }
+  return false;
+}
+
+/**
+ * True for `train_loader = DataLoader(ds, shuffle=False)` that rebinds a name which earlier in the
+ * same scope held a shuffling loader: the training data re-read in order for prediction or plots.
+ */
+function rebuiltInOrder(py: PythonModel, call: CallSite, name: string): boolean {
+  if (boolValue(call.arg("shuffle", 2)) !== false) return false;
+  const scope = py.functionAt(call);
+  return py.assignments.some((a) => {
+    if (a.start >= call.start || a.op !== "=" || a.targets.length !== 1 || a.targets[0] !== name)
+      return false;
+    if (py.functionAt(a) !== scope) return false;
+    const earlier = py.calls.find((c) => c.node.id === asCall(a.value)?.id);
+    return earlier?.is(...DATALOADER) === true && boolValue(earlier.arg("shuffle", 2)) === true;
+  });
+}
+
 /**
  * True when the loader evidently feeds training: it shuffles, or it is bound to a name that says
  * train, built from a dataset whose name says train, or built in `train_dataloader` (Lightning) or
@@ -286,13 +327,13 @@ export function loaderName(call: CallSite): string | undefined {
  */
 export function isTrainingLoader(py: PythonModel, call: CallSite): boolean {
   const name = loaderName(call);
-  if (name !== undefined) {
-    if (evaluationName(name)) return false;
-    if (TRAIN.test(name)) return true;
-  }
+  if (name !== undefined && evaluationName(name)) return false;
+  const dataset = call.arg("dataset", 0);
+  if (dataset && builtForEvaluation(py, dataset, call)) return false;
+  if (name !== undefined && rebuiltInOrder(py, call, name)) return false;
+  if (name !== undefined && TRAIN.test(name)) return true;
   // Shuffling is what one does to training data.
   if (boolValue(call.arg("shuffle", 2)) === true) return true;
-  const dataset = call.arg("dataset", 0);
   const dsText = dataset?.text ?? "";
   if (dataset && evaluationName(dsText)) return false;
   if (dataset && TRAIN.test(dsText)) return true;
