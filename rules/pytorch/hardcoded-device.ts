@@ -37,8 +37,11 @@ export default defineCheck((ctx) => {
       (i) => i.start <= at.startIndex && at.endIndex <= i.end && SWITCH.test(i.condition.text),
     );
   };
+  // One comment per line: `x, y = x.cuda(), y.cuda()` is one thing to change, not two.
+  const reportedLines = new Set<number>();
   const report = (at: Node, what: string, fix?: FixInput) => {
-    if (switched(at)) return;
+    if (switched(at) || reportedLines.has(at.startPosition.row)) return;
+    reportedLines.add(at.startPosition.row);
     ctx.report(at, {
       message:
         `${what} pins this code to CUDA with no fallback, so it fails on machines without a GPU (CI, laptops, CPU nodes). ` +
