@@ -21,6 +21,39 @@ function notesShapes(py: PythonModel, fn: FunctionDef): boolean {
   return py.comments.some((c) => c.start >= fn.start && c.end <= fn.end && SHAPE_NOTE.test(c.text));
 }
 
+// Elementwise ops: they work on a tensor of any shape, so a body made only of them has no shape
+// to document (activation modules such as timm's `GELU.forward(self, input: Tensor) -> Tensor`).
+const ELEMENTWISE = new Set(
+  (
+    "relu relu_ relu6 gelu silu sigmoid sigmoid_ tanh tanh_ elu selu celu leaky_relu softplus mish " +
+    "hardswish hardsigmoid hardtanh prelu rrelu logsigmoid softsign tanhshrink hardshrink softshrink " +
+    "exp log log1p expm1 sqrt rsqrt abs neg clamp clamp_ clip mul mul_ add add_ sub div div_ pow square " +
+    "erf sin cos sign floor ceil round reciprocal threshold float half double type_as"
+  ).split(" "),
+);
+// Anything that reads or depends on a shape: sizes, dimensions, indexing, matrix products.
+const SHAPE_DEPENDENT = /\.shape\b|\.size\s*\(|\.ndim\b|\bdim\s*=|\baxis\s*=|@|\[/;
+
+/** True when `fn` only applies elementwise ops (directly or through this file's top-level helpers). */
+function elementwise(py: PythonModel, fn: FunctionDef, depth = 0): boolean {
+  if (depth > 3) return false;
+  const doc = fn.body.namedChildren.find((c) => c?.type !== "comment");
+  const text = fn.body.namedChildren
+    .filter((c) => c && c !== doc && c.type !== "comment")
+    .map((c) => c?.text ?? "")
+    .join("\n");
+  const statements = docstring(fn.body) !== undefined ? text : fn.body.text;
+  if (SHAPE_DEPENDENT.test(statements)) return false;
+  return py.callsIn(fn.body).every((c) => {
+    if (ELEMENTWISE.has(c.method ?? "")) return true;
+    const helper =
+      c.callee.type === "identifier"
+        ? py.functions.find((f) => f.name === c.callee.text && !f.cls)
+        : undefined;
+    return helper !== undefined && helper !== fn && elementwise(py, helper, depth + 1);
+  });
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (!ctx.text.includes("Tensor")) return;
@@ -36,7 +69,7 @@ export default defineCheck((ctx) => {
   ];
   for (const fn of functions) {
     const plain = [...fn.explicitParams.map((p) => p.annotation), fn.returnType].filter(isPlain) as Node[];
-    if (plain.length === 0 || notesShapes(py, fn)) continue;
+    if (plain.length === 0 || notesShapes(py, fn) || elementwise(py, fn)) continue;
     const first = plain.sort((a, b) => a.startIndex - b.startIndex)[0];
     ctx.report(first, {
       message:
