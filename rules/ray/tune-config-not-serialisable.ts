@@ -130,6 +130,19 @@ function offenders(
   }
 }
 
+// Keys that name a function the trainable is meant to call (RLlib's `policy_mapping_fn`,
+// `env_creator`, callbacks): a lambda there is the value, not a search space.
+const FUNCTION_KEY = /(?:^|_)(?:fn|func|function|creator|factory|callbacks?|hook)$/i;
+
+/** True when the trainable is an RLlib algorithm: a registered name such as `"PPO"`, or an RLlib class. */
+function rllibTrainable(py: PythonModel, call: CallSite): boolean {
+  const first = call.arg("trainable", 0) ?? call.arg("run_or_experiment", 0);
+  if (!first) return false;
+  if (first.type === "string") return true;
+  const name = py.resolve(first);
+  return name?.startsWith("ray.rllib.") ?? false;
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   for (const spec of CONFIG_ARGS) {
@@ -138,7 +151,10 @@ export default defineCheck((ctx) => {
       if (!config) continue;
       const found: Offender[] = [];
       offenders(py, config, call, "config", 0, found);
+      // RLlib configs carry functions it calls itself (policy mapping, env creators, callbacks).
+      const rllib = rllibTrainable(py, call);
       for (const o of found) {
+        if (o.what === "lambda" && (rllib || FUNCTION_KEY.test(o.key))) continue;
         const line = o.node.startPosition.row + 1;
         const target = onTriggerLine(ctx, line) ? o.node : call;
         const message =
