@@ -48,7 +48,8 @@ export default defineCheck((ctx) => {
     const lit = literal(node);
     if (lit?.kind === "str")
       return lit.value.toUpperCase() === "DEBUG" || lit.value.toUpperCase() === "TRACE";
-    if (lit?.kind === "num") return lit.value <= 10;
+    // 0 is NOTSET (the loguru InterceptHandler recipe passes everything on to loguru's own sinks).
+    if (lit?.kind === "num") return lit.value > 0 && lit.value <= 10;
     return py.resolve(node) === "logging.DEBUG";
   }
 });
