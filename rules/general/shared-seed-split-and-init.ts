@@ -30,7 +30,7 @@ const GLOBAL_INIT_SEEDS = [
 ];
 
 /**
- * What identifies a seed value: a literal (`42`), a constant or attribute (`SEED`, `args.seed`)
+ * What identifies a seed value: a literal (`42`), a constant, attribute or config entry (`SEED`, `args.seed`, `CFG["SEED"]`)
  * anywhere in the file, or a local name within its function (two functions' `seed` parameters
  * need not hold the same value).
  */
@@ -38,6 +38,13 @@ function keyOf(py: PythonModel, node: Node): string | undefined {
   const lit = literal(node);
   if (lit?.kind === "num") return `=${lit.value}`;
   if (lit) return undefined;
+  // `CFG["SEED"]`, `config["seed"]`: a config entry, the same value wherever it is read.
+  if (node.type === "subscript") {
+    const base = dotted(node.childForFieldName("value") ?? undefined);
+    const subs = node.childrenForFieldName("subscript").filter((c): c is Node => !!c);
+    const key = subs.length === 1 ? literal(subs[0]) : undefined;
+    return base && key?.kind === "str" ? `${base}[${key.value}]` : undefined;
+  }
   const name = dotted(node);
   if (!name) return undefined;
   if (name.includes(".") || /^[A-Z][A-Z0-9_]*$/.test(name)) return name;
@@ -98,10 +105,21 @@ function seedIgnored(c: CallSite): boolean {
   return false;
 }
 
+// A project's own seeding helper (`set_seeds(cfg.seed)`, `seed_everything(SEED)`): it seeds torch/NumPy.
+const PROJECT_SEEDER =
+  /^(set_?seeds?|set_all_seeds|set_random_seeds?|seed_?everything|seed_all|seed_torch|fix_?seeds?|fix_all_seeds|same_seeds?|setup_seeds?|init_seeds?|init_random_seeds?)$/i;
+
 function initSeeds(py: PythonModel): SeedUse[] {
   const out: SeedUse[] = [];
   for (const c of py.calls) {
     if (c.is(...GLOBAL_INIT_SEEDS)) out.push(...use(py, c, c.arg("seed", 0)));
+    else if (
+      c.method !== undefined &&
+      PROJECT_SEEDER.test(c.method) &&
+      c.args.length === 1 &&
+      c.keywords.size === 0
+    )
+      out.push(...use(py, c, c.args[0]));
     else if (isEstimatorClass(c.name) && !seedIgnored(c))
       out.push(...use(py, c, c.keywords.get("random_state") ?? c.keywords.get("seed")));
     else if (c.is("keras.initializers.*")) out.push(...use(py, c, c.keywords.get("seed")));
