@@ -198,18 +198,22 @@ export default defineCheck((ctx) => {
     }
     if (name) report(node, name);
   }
-  // Meters: `top1.update(acc1[0])` inside a batch loop, without the batch size as the count.
+  // Meters: `top1.update(acc1[0])` inside a batch loop, without the batch size as the count;
+  // once per loop (`top1` and `top5` are one comment).
+  const meterLoops = new Set<number>();
   for (const c of py.methodCalls("update")) {
     const meter = c.receiver;
     const value = c.args[0];
     if (c.args.length !== 1 || c.keywords.size > 0 || c.hasSplat || !meter || !value) continue;
     if (meter.type !== "identifier" && meter.type !== "attribute") continue;
     const ctor = constructorOf(py, meter, c);
-    if (!ctor || !METER.test(ctor) || !batchLoop(py, c) || !isRatio(value)) continue;
+    const loop = ctor && METER.test(ctor) ? batchLoop(py, c) : undefined;
+    if (!loop || meterLoops.has(loop.start) || !isRatio(value)) continue;
     if (!METER_METRIC.test(meter.text) && !METER_METRIC.test(value.text)) continue;
     const line = c.line;
     if (seen.has(line) || !ctx.isAdded(line)) continue;
     seen.add(line);
+    meterLoops.add(loop.start);
     ctx.report(c.node, { message: METER_MESSAGE(c.node.text.replace(/\s+/g, " "), meter.text) });
   }
   // Means: `np.mean(batch_accs)`, `statistics.mean(accs)`, `torch.tensor(accs).mean()`.
