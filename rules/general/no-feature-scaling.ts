@@ -35,6 +35,9 @@ const ALREADY_SCALED = [
 const SCALING_TEXT =
   /scal|normali[sz]|standardi[sz]|\.std\s*\(|\/\s*255|-\s*[\w.]*(mean|mu|min)\w*(\(\))?\s*\)\s*\/|\/\s*[\w.]*(std|sigma|max|norm|range)\b/i;
 const FIT = ["fit", "fit_transform", "fit_predict"];
+// Learned embeddings share one scale across their dimensions: nothing to standardise.
+const EMBEDDING_LIBRARIES = ["sentence_transformers", "InstructorEmbedding", "fasttext", "gensim"];
+const EMBEDDING_NAME = /emb(ed|edding)?s?\b|embedding|encoding|latent|vectors?\b/i;
 
 /** The scale-sensitive model a fit trains, looking inside a pipeline's steps. */
 function sensitiveModel(py: PythonModel, fit: CallSite): CallSite | undefined {
@@ -59,7 +62,10 @@ export default defineCheck((ctx) => {
     .filter((c) => ctx.isAdded(methodLine(c)) && onTriggerLine(ctx, methodLine(c)));
   if (fits.length === 0) return;
   if (py.calls.some((c) => anyNameMatches(c.name, ALREADY_SCALED)) || SCALING_TEXT.test(ctx.text)) return;
+  if (py.importsModule(...EMBEDDING_LIBRARIES)) return;
   for (const fit of fits) {
+    const data = fit.arg("X", 0);
+    if (data && EMBEDDING_NAME.test(data.text)) continue;
     const model = sensitiveModel(py, fit);
     if (!model) continue;
     const cls = model.name?.split(".").pop();
