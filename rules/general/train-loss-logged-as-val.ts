@@ -15,6 +15,10 @@ const RESULT_LABEL =
 const TRAIN_NAME = /^(train|training|tr)_|_(train|training)(_|$)|^train(ing)?[A-Z]/;
 const HELD_OUT_NAME = /(^|_)(val|valid|validation|test|eval|dev)(_|$)|^(val|valid|test|eval|dev)[A-Z0-9]/;
 
+// A training entry of a Keras History: `history.history["loss"]`, `hist.history['accuracy']`.
+const TRAIN_HISTORY =
+  /\b\w*hist\w*(?:\.history)?\s*\[\s*["'](loss|acc|accuracy|mae|mse|auc|precision|recall)["']\s*\]/;
+
 const KEY_VALUE_METHODS = new Set(["log", "log_metric", "add_scalar", "log_scalar"]);
 const DICT_METHODS = new Set(["log", "log_dict", "log_metrics", "add_scalars"]);
 const TEXT_METHODS = new Set(["info", "debug", "write", "set_description", "set_postfix_str"]);
@@ -192,14 +196,18 @@ export default defineCheck((ctx) => {
     } else {
       // An imported `train_utils` module is not training data.
       const trainName = names.find((n) => TRAIN_NAME.test(n) && !py.imports.has(n));
-      const back = trainName
-        ? undefined
-        : names.map((n) => ({ n, c: backpropagated(py, n, l.call) })).find((x) => x.c);
+      const history = trainName ? undefined : TRAIN_HISTORY.exec(l.value.text);
+      const back =
+        trainName || history
+          ? undefined
+          : names.map((n) => ({ n, c: backpropagated(py, n, l.call) })).find((x) => x.c);
       const sum =
         trainName || back
           ? undefined
           : names.map((n) => ({ n, c: accumulatedLoss(py, n, l.call) })).find((x) => x.c);
-      if (trainName)
+      if (history)
+        message = `\`${history[0]}\` is what Keras recorded on the training data, yet it is ${as}; the validation values are under \`"val_${history[1]}"\`. Report \`history.history["val_${history[1]}"]\` here, or name it \`train_*\`.`;
+      else if (trainName)
         message = `\`${trainName}\` is computed on training data but ${l.recorded ? "recorded in" : "reported under"} the validation/test name \`${shown}\`, so training performance is presented as held-out performance. Report the value computed on the validation/test split here, or rename the key to \`train_*\`.`;
       else if (back)
         message = `\`${back.n}\` is the loss just back-propagated on a training batch (line ${back.c!.line}), yet it is ${as}: that is training loss, not validation loss. Compute the validation loss in a separate pass over the validation loader (under \`model.eval()\` and \`torch.no_grad()\`) and report that.`;
