@@ -79,6 +79,8 @@ function escapeRegex(s: string): string {
 /** Value keys read from the config names, with the line of the first read: `cfg["lr"]`, `cfg.get("lr")`, `cfg.train.lr`. */
 export function configKeys(text: string, names: readonly ConfigName[]): Map<string, number> {
   const out = new Map<string, number>();
+  // Guarded overrides (`if args.x is not None: cfg["x"] = args.x`), used when the key is read nowhere else.
+  const overridden = new Map<string, number>();
   if (names.length === 0) return out;
   const alternatives = names.map((n) => escapeRegex(n.name)).join("|");
   const chain = new RegExp(
@@ -99,10 +101,16 @@ export function configKeys(text: string, names: readonly ConfigName[]): Map<stri
     const after = text.slice(m.index + m[0].length, m.index + m[0].length + 8);
     if (/^\s*=(?!=)/.test(after)) {
       const previous = text.split("\n")[line - 2] ?? "";
-      if (!new RegExp(`^\\s*if\\s+[\\w.]+\\.${key}\\s+is\\s+not\\s+None\\s*:`).test(previous)) continue;
+      if (
+        new RegExp(`^\\s*if\\s+[\\w.]+\\.${key}\\s+is\\s+not\\s+None\\s*:`).test(previous) &&
+        !overridden.has(key)
+      )
+        overridden.set(key, line);
+      continue;
     }
     out.set(key, line);
   }
+  for (const [key, line] of overridden) if (!out.has(key)) out.set(key, line);
   return out;
 }
 

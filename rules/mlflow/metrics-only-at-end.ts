@@ -9,7 +9,7 @@ import {
 } from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
 import { type CheckContext, defineCheck } from "../../src/engine/rule.js";
-import { autologCalls, fluent, trainingLoops } from "./_lib.js";
+import { autologCalls, fluent, trainingCalls, trainingLoops } from "./_lib.js";
 
 // Metric tracking calls: MLflow's, a client's, Lightning's `self.log`, TensorBoard, W&B, Ray's `report`
 // (parameters, artifacts and checkpoints logged per epoch do not draw a curve).
@@ -91,6 +91,43 @@ function kerasHistories(ctx: CheckContext, metrics: CallSite[]): void {
   }
 }
 
+/**
+ * A history recorded during training replayed afterwards without steps:
+ * `for loss in trainer.train_loss_list: mlflow.log_metric("train_loss", loss)`. MLflow puts every
+ * value at step 0, so the curve collapses onto one point of the step axis.
+ */
+function replaysWithoutStep(ctx: CheckContext, metrics: CallSite[]): boolean {
+  const { py } = ctx;
+  const trained = [...trainingCalls(py), ...trainingLoops(py)];
+  let reported = false;
+  for (const c of metrics) {
+    if (!ctx.isAdded(c.line)) continue;
+    const step = c.arg("step", c.method === "log_metric" ? 2 : 1);
+    if ((step && step.type !== "none") || c.hasSplat) continue;
+    const keys = loggedKeys(c);
+    if (keys.length === 0 || keys.some((k) => /test/i.test(k))) continue;
+    const fn = py.functionAt(c);
+    const loop = py.loopsAt(c).find((l) => py.functionAt(l) === fn);
+    if (!loop || loop.kind !== "for" || !loop.target || !loop.iter) continue;
+    // A dict of final scores (`for k, v in scores.items()`) is not a history.
+    if (/\.(items|keys)\s*\(\s*\)\s*$/.test(loop.iter.text)) continue;
+    if (trainingLoops(py).some((l) => l.start === loop.start)) continue;
+    const targets = namesIn(loop.target);
+    if (![...namesIn(c.argsNode)].some((n) => targets.has(n))) continue;
+    const before = trained.find((t) => t.end < loop.start && py.functionAt(t) === fn);
+    if (!before) continue;
+    ctx.report(c, {
+      message:
+        `Training has already run (line ${before.line}) and this loop replays its recorded values into MLflow ` +
+        "without `step=`. MLflow logs every one of them at step 0, so the run's chart shows a single point instead " +
+        "of the curve. Pass the epoch as the step (`for epoch, loss in enumerate(losses): " +
+        'mlflow.log_metric("train_loss", loss, step=epoch)`), or better, log inside the training loop.',
+    });
+    reported = true;
+  }
+  return reported;
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   // Tests exercise tracking code with throwaway runs; they are not experiments.
@@ -98,6 +135,7 @@ export default defineCheck((ctx) => {
   const metrics = fluent(py, "log_metric", "log_metrics");
   if (metrics.length === 0) return;
   kerasHistories(ctx, metrics);
+  if (replaysWithoutStep(ctx, metrics)) return;
   const loops = trainingLoops(py);
   const outer = loops.filter(
     (l) => !loops.some((o) => o !== l && isWithin(l, o) && py.functionAt(o) === py.functionAt(l)),
