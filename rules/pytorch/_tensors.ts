@@ -350,6 +350,9 @@ export function reviewableLoaders(ctx: CheckContext): CallSite[] {
 // ---- CUDA evidence ---------------------------------------------------------------------------
 
 const CUDA_STRING = /^cuda(:\d+)?$/;
+// Saving and restoring the CUDA generators' state (checkpointing, seed callbacks) works, and is
+// written, whether or not anything runs on the GPU.
+const RNG_STATE = /^torch\.cuda\.(get|set)_rng_state(_all)?$/;
 
 /** True when a node is the literal string "cuda" or "cuda:N". */
 export function isCudaString(node: Node | undefined): boolean {
@@ -364,7 +367,8 @@ export function isCudaString(node: Node | undefined): boolean {
 export function usesCuda(py: PythonModel): boolean {
   for (const c of py.calls) {
     if (c.method === "cuda" && c.receiver) return true;
-    if (c.name?.startsWith("torch.cuda.") && !c.name.startsWith("torch.cuda.amp")) return true;
+    if (c.name?.startsWith("torch.cuda.") && !c.name.startsWith("torch.cuda.amp") && !RNG_STATE.test(c.name))
+      return true;
     for (const a of c.args) if (a.type === "string" && isCudaString(a)) return true;
     for (const [k, v] of c.keywords) {
       if (isCudaString(v)) return true;
