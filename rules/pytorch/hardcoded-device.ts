@@ -15,6 +15,7 @@ const FALLBACK = [
 const GPU_ONLY = ["torch.cuda.set_device", "torch.distributed.init_process_group"];
 // Keywords naming a device type for autocast/profilers, not where tensors live.
 const NOT_PLACEMENT = new Set(["device_type", "backend"]);
+const CUDA_TENSOR_TYPE = /^torch\.cuda\.(Float|Double|Half|BFloat16|Long|Int|Short|Char|Byte|Bool)Tensor$/;
 // `if args.cuda: model.cuda()` and `x.cuda() if use_gpu else x` follow a switch the user sets.
 const SWITCH = /cuda|gpu|device/i;
 
@@ -57,6 +58,11 @@ export default defineCheck((ctx) => {
       continue;
     }
     if (call.is("torch.autocast", "torch.amp.**", "torch.cuda.amp.**")) continue;
+    // The legacy typed constructors allocate on the GPU: `torch.cuda.FloatTensor(counts)`.
+    if (call.name && CUDA_TENSOR_TYPE.test(call.name)) {
+      report(call.callee, `\`${call.callee.text}(...)\``);
+      continue;
+    }
     if (call.is("torch.device") || call.method === "to") {
       const first = call.args[0];
       if (first?.type === "string" && isCudaString(first)) {
