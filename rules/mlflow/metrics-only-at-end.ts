@@ -108,7 +108,7 @@ function replaysWithoutStep(ctx: CheckContext, metrics: CallSite[]): boolean {
     if (keys.length === 0 || keys.some((k) => /test/i.test(k))) continue;
     const fn = py.functionAt(c);
     const loop = py.loopsAt(c).find((l) => py.functionAt(l) === fn);
-    if (!loop || loop.kind !== "for" || !loop.target || !loop.iter) continue;
+    if (loop?.kind !== "for" || !loop.target || !loop.iter) continue;
     // A dict of final scores (`for k, v in scores.items()`) is not a history.
     if (/\.(items|keys)\s*\(\s*\)\s*$/.test(loop.iter.text)) continue;
     if (trainingLoops(py).some((l) => l.start === loop.start)) continue;
