@@ -54,7 +54,11 @@ export default defineCheck((ctx) => {
       if (!helpNode || help === undefined || !help.trim() || seen.has(helpNode.startIndex)) continue;
       seen.add(helpNode.startIndex);
       const target = helpNode.parent ?? helpNode;
-      const flag = `--${p.param.name.replace(/_/g, "-")}`;
+      // How `--help` names it: the first long flag declared, the derived `--name`, or an argument's metavar.
+      const declared = p.info?.args.map((a) => stringValue(a) ?? "").find((d) => d.startsWith("--"));
+      const flag = p.info?.is("typer.Argument")
+        ? p.param.name.toUpperCase()
+        : (declared?.split("/")[0] ?? `--${p.param.name.replace(/_/g, "-")}`);
       if (help.length > MAX_HELP) {
         ctx.report(target, {
           message:
@@ -64,7 +68,9 @@ export default defineCheck((ctx) => {
         continue;
       }
       const known = new Set<string>();
-      const decls = [p.param.name, ...(p.info?.args.map((a) => stringValue(a) ?? "") ?? [])];
+      // The names `--help` shows: the declared flags, or the parameter's own name when none is declared.
+      const flags = p.info?.args.map((a) => stringValue(a) ?? "").filter((d) => d.startsWith("-")) ?? [];
+      const decls = declared && !p.info?.is("typer.Argument") ? flags : [p.param.name, ...flags];
       for (const w of decls.flatMap(words)) {
         known.add(w);
         for (const e of EXPANSIONS[w] ?? []) known.add(e);
