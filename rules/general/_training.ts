@@ -15,6 +15,11 @@ export interface TrainingRun {
   trainer?: CallSite;
 }
 
+/** A file in a documentation or examples folder (`examples/`, `tutorials/`, `guides/`, `docs/`, `demos/`). */
+export function isExamplePath(path: string): boolean {
+  return /(^|\/)(examples?|tutorials?|guides?|docs?|demos?)\//i.test(path);
+}
+
 /** The training runs of a file that is run (script, CLI, top-level training); none for library modules and tests. */
 export function trainingRuns(ctx: CheckContext): TrainingRun[] {
   const { py } = ctx;

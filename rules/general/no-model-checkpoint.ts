@@ -1,7 +1,14 @@
 import { boolValue } from "../../src/engine/python/helpers.js";
 import type { PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { callMatching, reportRun, type TrainingRun, trainingRuns, visibleCallbacks } from "./_training.js";
+import {
+  callMatching,
+  isExamplePath,
+  reportRun,
+  type TrainingRun,
+  trainingRuns,
+  visibleCallbacks,
+} from "./_training.js";
 
 // Any call that may persist the model keeps the rule silent, own helpers included
 // (`save_model(...)`, `utils.save_ckpt(...)`): torch.save, joblib/pickle dump, model.save,
@@ -45,6 +52,8 @@ function savesByItself(py: PythonModel, run: TrainingRun, text: string): boolean
 }
 
 export default defineCheck((ctx) => {
+  // Examples and tutorials train to show an API; keeping the weights is beside their point.
+  if (isExamplePath(ctx.path)) return;
   const runs = trainingRuns(ctx);
   if (runs.length === 0) return;
   const { py } = ctx;
