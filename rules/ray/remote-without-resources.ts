@@ -47,8 +47,9 @@ export default defineCheck((ctx) => {
     } else {
       message =
         `\`${remote.def.name}\` is made remote without \`num_cpus\`, \`num_gpus\` or \`resources\`. ${defaults}, which ` +
-        "rarely matches real work: multi-threaded code over-subscribes its node and memory-heavy work is packed too " +
-        "densely. State what it needs, e.g. `@ray.remote(num_cpus=2)`, or pass it through `.options(...)`.";
+        "fits light single-threaded work only: multi-threaded code slows down its neighbours on an over-subscribed " +
+        "node, and memory-heavy tasks are packed until the node runs out of memory. State what it needs, e.g. " +
+        "`@ray.remote(num_cpus=2, memory=2 * 1024**3)`, or pass it through `.options(...)`.";
     }
     ctx.report(remote.site, { message });
   }
