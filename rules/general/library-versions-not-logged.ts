@@ -7,13 +7,16 @@ import { firstReportable } from "./_lib.js";
 const RECORDS_VERSIONS =
   /__version__|pip\s+freeze|\bfreeze\s*\(|importlib[._]metadata|pkg_resources|get_distribution|autolog\s*\(|log_model\s*\(|requirements\.txt|pip_requirements|conda_env|sys\.version|python_version\s*\(/;
 
+const NO_MODEL_AUTOLOG = /\bautolog\s*\([^)]*\blog_models\s*=\s*False[^)]*\)/g;
+
 // W&B saves the environment's requirements with each run unless this is switched off.
 const WANDB_REQUIREMENTS_OFF = /_save_requirements\s*=\s*False\b/;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const runs = py.callsTo("mlflow.start_run", "wandb.init");
-  if (runs.length === 0 || RECORDS_VERSIONS.test(ctx.text)) return;
+  // `autolog(log_models=False)` logs params and metrics but no model, so no pinned requirements.
+  if (runs.length === 0 || RECORDS_VERSIONS.test(ctx.text.replace(NO_MODEL_AUTOLOG, ""))) return;
   const wandbBlind = WANDB_REQUIREMENTS_OFF.test(ctx.text);
   const candidates = runs.filter((c) => c.is("mlflow.start_run") || wandbBlind);
   const hit = firstReportable(ctx, candidates);
