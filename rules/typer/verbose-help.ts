@@ -75,6 +75,8 @@ export default defineCheck((ctx) => {
         known.add(w);
         for (const e of EXPANSIONS[w] ?? []) known.add(e);
       }
+      // Help written in another script: its words cannot be compared with the flag's.
+      if (/[^\u0000-\u024f]/.test(help)) continue;
       const said = words(help).filter((w) => !FILLER.has(w));
       if (said.length === 0 || !said.every((w) => known.has(w))) continue;
       ctx.report(target, {
