@@ -1,7 +1,6 @@
-import { constructorOf } from "../../src/engine/python/flow.js";
 import { isTestPath } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { modelKind } from "../sklearn/_lib.js";
+import { ctorOf, modelKind } from "../sklearn/_lib.js";
 
 const READERS = [
   "pandas.read_csv",
@@ -35,7 +34,7 @@ export default defineCheck((ctx) => {
   if (py.callsTo("sklearn.impute.*", "sklearn.experimental.*").length > 0) return;
   for (const fit of py.methodCalls("fit")) {
     if (!ctx.isAdded(fit.line) || modelKind(py, fit) !== "supervised") continue;
-    const ctor = constructorOf(py, fit.receiver, fit) ?? "";
+    const ctor = ctorOf(py, fit.receiver, fit) ?? "";
     if (NAN_TOLERANT.test(ctor) || /Pipeline|make_pipeline/.test(ctor)) continue;
     ctx.report(fit, {
       message:

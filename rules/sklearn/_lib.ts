@@ -1,13 +1,46 @@
 import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
 import { constructorOf } from "../../src/engine/python/flow.js";
-import { namesIn, statementOf } from "../../src/engine/python/helpers.js";
+import { dotted, namesIn, statementOf } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
-import { isEstimatorClass, preprocessorOf } from "../general/_lib.js";
+import {
+  FIT_METHODS,
+  isEstimatorClass,
+  PREPROCESSORS,
+  preprocessorOf as plainPreprocessorOf,
+} from "../general/_lib.js";
 
 // Shared pieces of the `sklearn` pack (not a rule: no YAML beside it).
 
-export { isEstimatorClass, preprocessorOf };
+export { isEstimatorClass };
+
+/**
+ * The class a receiver was built from: followed through assignments in its own scope, or, for
+ * `self.model`, through `self.model = RandomForestClassifier()` in another method of the same class.
+ */
+export function ctorOf(py: PythonModel, recv: Node | null | undefined, at: CallSite): string | undefined {
+  const ctor = constructorOf(py, recv ?? undefined, at);
+  if (ctor) return ctor;
+  const text = recv ? dotted(recv) : undefined;
+  const cls = py.classAt(at);
+  if (!text?.startsWith("self.") || !cls) return undefined;
+  let found: string | undefined;
+  for (const a of py.assignments) {
+    if (a.op !== "=" || a.targets.length !== 1 || a.targets[0].replace(/\s+/g, "") !== text) continue;
+    if (py.classAt(a) !== cls || a.value?.type !== "call") continue;
+    found = py.resolve(a.value.childForFieldName("function") ?? a.value);
+  }
+  return found;
+}
+
+/** The preprocessor class a fit call is made on (also `self.scaler` built in `__init__`), if it is one. */
+export function preprocessorOf(py: PythonModel, call: CallSite): string | undefined {
+  const plain = plainPreprocessorOf(py, call);
+  if (plain || !call.method || !FIT_METHODS.includes(call.method) || call.receiver?.type !== "attribute")
+    return plain;
+  const ctor = ctorOf(py, call.receiver, call);
+  return ctor && anyNameMatches(ctor, PREPROCESSORS) && /\.[A-Z_a-z]\w*$/.test(ctor) ? ctor : undefined;
+}
 
 /** What a data variable's name says it holds. */
 export type DataRole = "train" | "test" | "val" | "trainval";
@@ -68,7 +101,7 @@ export function dataRole(
   if (!expr) return undefined;
   const roles = new Set<DataRole | "derived">();
   const visit = (node: Node, pos: number, depth: number) => {
-    for (const name of namesIn(node)) {
+    for (const name of [...namesIn(node), ...attributeNames(node)]) {
       const role = nameRole(name);
       if (role) {
         roles.add(role);
@@ -87,6 +120,20 @@ export function dataRole(
   if (roles.has("test")) return "test";
   if (roles.has("val")) return "val";
   return undefined;
+}
+
+/** The attribute names an expression reads (`X_test` in `self.X_test`): they carry roles too. */
+function attributeNames(node: Node): string[] {
+  const out: string[] = [];
+  const visit = (n: Node) => {
+    if (n.type === "attribute") {
+      const attr = n.childForFieldName("attribute");
+      if (attr) out.push(attr.text);
+    }
+    for (const c of n.namedChildren) if (c) visit(c);
+  };
+  visit(node);
+  return out;
 }
 
 /** The data argument of a fit / score / predict call (`X`, `x`, first positional). */
@@ -109,7 +156,7 @@ const LABEL_ENCODERS = [
 export function fittedPreprocessor(py: PythonModel, call: CallSite): string | undefined {
   const prep = preprocessorOf(py, call);
   if (prep || (call.method !== "fit" && call.method !== "fit_transform")) return prep;
-  const ctor = constructorOf(py, call.receiver, call);
+  const ctor = ctorOf(py, call.receiver, call);
   return ctor && anyNameMatches(ctor, LABEL_ENCODERS) ? ctor : undefined;
 }
 
@@ -120,7 +167,7 @@ const KERAS_MODELS = ["keras.Sequential", "keras.Model", "keras.models.Sequentia
 
 /** The kind of model a receiver holds, when the file lets us tell. */
 export function modelKind(py: PythonModel, call: CallSite): "supervised" | "search" | "keras" | undefined {
-  const ctor = constructorOf(py, call.receiver, call);
+  const ctor = ctorOf(py, call.receiver, call);
   if (ctor) {
     if (anyNameMatches(ctor, ["sklearn.model_selection.*SearchCV", "skopt.BayesSearchCV"])) return "search";
     if (anyNameMatches(ctor, ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"]))

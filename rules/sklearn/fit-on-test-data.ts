@@ -1,9 +1,8 @@
 import { anyNameMatches } from "../../src/engine/names.js";
-import { constructorOf } from "../../src/engine/python/flow.js";
 import { isTestPath } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { dataArg, dataRole, preprocessorOf, receiverText } from "./_lib.js";
+import { ctorOf, dataArg, dataRole, preprocessorOf, receiverText } from "./_lib.js";
 
 const FITS = ["fit", "fit_transform", "fit_predict", "fit_resample"];
 // Fitted on held-out data by design: calibrating a prefit model, conformal wrappers.
@@ -32,7 +31,7 @@ export default defineCheck((ctx) => {
     const data = dataArg(call);
     const role = dataRole(py, data, call);
     if (role !== "test" && role !== "val") continue;
-    const ctor = constructorOf(py, call.receiver, call);
+    const ctor = ctorOf(py, call.receiver, call);
     if (ctor && anyNameMatches(ctor, [...HELD_OUT_BY_DESIGN, ...STATELESS])) continue;
     const what = role === "test" ? "test" : "validation";
     const prep = preprocessorOf(py, call);

@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
 import { assignmentOf, constructorOf, rootName } from "../../src/engine/python/flow.js";
-import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
+import { dotted, isTestPath, namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { fittedPreprocessor, isEstimatorClass, receiverText } from "./_lib.js";
@@ -27,6 +27,8 @@ export default defineCheck((ctx) => {
       const body = py.functionAt(call)?.body.text ?? "";
       if (new RegExp(`\\breturn\\b[^\\n]*\\b${call.receiver.text}\\b`).test(body)) continue;
       fitted.set(call.receiver.text, ctor);
+    } else if (call.receiver?.type === "attribute" && dotted(call.receiver)) {
+      fitted.set(dotted(call.receiver)!, ctor); // `self.scaler`
     } else if (call.receiver?.type === "call") {
       // `scaler = StandardScaler().fit(X)` names the fitted object; `StandardScaler().fit_transform(X)`
       // leaves nothing that could be saved.
@@ -42,13 +44,22 @@ export default defineCheck((ctx) => {
   if (fitted.size === 0) return;
   // Everything that is written somewhere: dumped, logged, saved by its own method.
   const persisted = new Set<string>();
+  const wholeObjects = new Set<string>();
   for (const call of py.calls) {
     if (!call.method || !PERSISTS.test(call.method)) continue;
-    for (const a of [...call.args, ...call.keywords.values()]) for (const n of namesIn(a)) persisted.add(n);
+    for (const a of [...call.args, ...call.keywords.values()]) {
+      for (const n of namesIn(a)) persisted.add(n);
+      for (const m of a.text.replace(/\s+/g, "").matchAll(/\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+/g))
+        persisted.add(m[0]);
+    }
     const recv = receiverText(call);
-    if (recv) persisted.add(rootName(recv) ?? recv);
+    if (recv) persisted.add(rootName(recv) ?? recv).add(recv);
+    // `joblib.dump(self, path)` saves every attribute of the object.
+    for (const a of [...call.args, ...call.keywords.values()]) if (dotted(a)) wholeObjects.add(dotted(a)!);
   }
-  const missing = [...fitted].filter(([name]) => !persisted.has(name));
+  const insideSaved = (name: string) =>
+    name.split(".").some((_, i, parts) => i > 0 && wholeObjects.has(parts.slice(0, i).join(".")));
+  const missing = [...fitted].filter(([name]) => !persisted.has(name) && !insideSaved(name));
   if (missing.length === 0) return;
   for (const save of saves) {
     if (!savesAModel(save)) continue;
