@@ -1,4 +1,5 @@
 import type { Node } from "web-tree-sitter";
+import { anyNameMatches } from "../../src/engine/names.js";
 import {
   assignmentOf,
   followNames,
@@ -7,9 +8,9 @@ import {
   splitOutputs,
   splitReads,
 } from "../../src/engine/python/flow.js";
-import type { CallSite } from "../../src/engine/python/model.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { dataNames, methodSite, preprocessorOf } from "./_lib.js";
+import { dataNames, FIT_METHODS, methodSite, PREPROCESSORS, preprocessorOf } from "./_lib.js";
 
 /** Vocabulary builds whose result is the fitted state: torchtext's builder, a tokenizer retrained on texts. */
 function vocabularyBuild(call: CallSite): string | undefined {
@@ -18,12 +19,31 @@ function vocabularyBuild(call: CallSite): string | undefined {
   return undefined;
 }
 
+/** `self.scaler.fit_transform(X)` where `self.scaler = StandardScaler()` is set in the same class. */
+function selfPreprocessorOf(py: PythonModel, call: CallSite): string | undefined {
+  const recv = call.receiver;
+  if (!call.method || !FIT_METHODS.includes(call.method) || recv?.type !== "attribute") return undefined;
+  if (recv.childForFieldName("object")?.text !== "self") return undefined;
+  const cls = py.classAt(call);
+  if (!cls) return undefined;
+  const target = recv.text.replace(/\s+/g, "");
+  let found: string | undefined;
+  for (const a of py.assignments) {
+    if (a.op !== "=" || a.targets.length !== 1 || a.targets[0] !== target || py.classAt(a) !== cls) continue;
+    if (a.value?.type !== "call") return undefined;
+    const ctor = py.resolve(a.value.childForFieldName("function") ?? a.value);
+    if (found !== undefined && found !== ctor) return undefined;
+    found = ctor;
+  }
+  return found && anyNameMatches(found, PREPROCESSORS) && /\.[A-Z_a-z]\w*$/.test(found) ? found : undefined;
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const splits = splitCalls(py);
   if (splits.length === 0) return;
   for (const call of py.calls) {
-    const ctor = preprocessorOf(py, call) ?? vocabularyBuild(call);
+    const ctor = preprocessorOf(py, call) ?? selfPreprocessorOf(py, call) ?? vocabularyBuild(call);
     if (!ctor) continue;
     const data: Node | undefined =
       call.arg("X", 0) ??
