@@ -40,21 +40,31 @@ export default defineCheck((ctx) => {
   };
   // One comment per line: `x, y = x.cuda(), y.cuda()` is one thing to change, not two.
   const reportedLines = new Set<number>();
-  const report = (at: Node, what: string, fix?: FixInput) => {
+  const report = (at: Node, what: string, fix?: FixInput, more = 0) => {
     if (switched(at) || reportedLines.has(at.startPosition.row)) return;
     reportedLines.add(at.startPosition.row);
+    const rest =
+      more > 0 ? ` (so do the \`.cuda()\` calls on ${more} more line${more === 1 ? "" : "s"} here)` : "";
     ctx.report(at, {
       message:
-        `${what} pins this code to CUDA with no fallback, so it fails on machines without a GPU (CI, laptops, CPU nodes). ` +
+        `${what} pins this code to CUDA with no fallback${rest}, so it fails on machines without a GPU (CI, laptops, CPU nodes). ` +
         'Pick the device once, `device = torch.device("cuda" if torch.cuda.is_available() else "cpu")`, and move tensors and models with `.to(device)`.',
       fix,
     });
   };
 
+  // `.cuda()` is sprinkled on every tensor of a GPU-only script: one comment per function (or for
+  // the module level), on the first unswitched call, counting the others.
+  const cudaCalls = new Map<unknown, Node[]>();
   for (const call of py.calls) {
     if (call.method === "cuda" && call.receiver && !call.name?.startsWith("torch.cuda")) {
       // On the `.cuda` itself: a chained call may start lines earlier (`Net(\n...\n).cuda()`).
-      report(call.callee.childForFieldName("attribute") ?? call.node, "`.cuda()`");
+      const at = call.callee.childForFieldName("attribute") ?? call.node;
+      if (switched(at)) continue;
+      const scope = py.functionAt(call) ?? null;
+      const list = cudaCalls.get(scope) ?? [];
+      list.push(at);
+      cudaCalls.set(scope, list);
       continue;
     }
     if (call.is("torch.autocast", "torch.amp.**", "torch.cuda.amp.**")) continue;
@@ -80,6 +90,11 @@ export default defineCheck((ctx) => {
       if (call.method === "add_argument" || call.method === "Option" || call.method === "Argument") continue;
       report(v, `\`${k}=${v.text}\``, fallback(v));
     }
+  }
+  for (const sites of cudaCalls.values()) {
+    const lines = new Set(sites.map((n) => n.startPosition.row));
+    const first = sites.find((n) => ctx.isAdded(n.startPosition.row + 1)) ?? sites[0];
+    report(first, "`.cuda()`", undefined, lines.size - 1);
   }
   // `def __init__(self, device="cuda")`: callers that pass nothing get CUDA, with no fallback.
   for (const fn of py.functions) {
