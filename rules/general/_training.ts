@@ -139,16 +139,21 @@ const BALANCED_BENCHMARKS = [
 const SAYS_BALANCED =
   /(?<![A-Za-z])balanced\s+(?:[a-z-]+\s+){0,2}(?:classification|dataset|data|classes|problem|task)\b|\b(?:classes|dataset|data|labels)\s+(?:are|is)\s+(?:roughly\s+|perfectly\s+|well[- ])?balanced\b/i;
 
+// Hugging Face Hub datasets with equally frequent classes.
+const BALANCED_HUB_DATASETS =
+  /^["'](imdb|stanfordnlp\/imdb|rotten_tomatoes|yelp_polarity|amazon_polarity|ag_news|dbpedia_14|mnist|ylecun\/mnist|fashion_mnist|cifar10|uoft-cs\/cifar10|cifar100)["']$/;
+
 /**
- * True when the file trains on a class-balanced benchmark (iris, digits, MNIST, CIFAR, IMDB), or
- * says in a comment or docstring that its classes are balanced.
+ * True when the file trains on a class-balanced benchmark (iris, digits, MNIST, CIFAR, IMDB,
+ * AG News), or says in a comment or docstring that its classes are balanced.
  */
 export function balancedBenchmark(py: PythonModel, text = ""): boolean {
   if (SAYS_BALANCED.test(text)) return true;
   return py.calls.some(
     (c) =>
-      c.is(...BALANCED_BENCHMARKS) &&
-      !(c.is("sklearn.datasets.make_classification") && c.keywords.has("weights")),
+      (c.is("datasets.load_dataset") && BALANCED_HUB_DATASETS.test(c.args[0]?.text ?? "")) ||
+      (c.is(...BALANCED_BENCHMARKS) &&
+        !(c.is("sklearn.datasets.make_classification") && c.keywords.has("weights"))),
   );
 }
 
