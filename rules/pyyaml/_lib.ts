@@ -1,6 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import { type Document, isMap, isScalar, isSeq, type Scalar, visit } from "yaml";
-import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import type { CallSite, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
 
 // Shared by the pyyaml checks: which calls load YAML, where the loaded value comes from, and what
 // the code does with it next.
@@ -75,6 +75,18 @@ const WEB_REQUEST_TYPES = [
   "aiohttp.web.Request",
 ];
 
+const ROUTE_DECORATOR = /\.(?:get|post|put|patch|delete|api_route|route|websocket)$/;
+
+/** A FastAPI/Flask/Starlette route handler: its parameters come from the request. */
+function isRouteHandler(py: PythonModel, fn: FunctionDef): boolean {
+  if (!py.importsModule("fastapi", "flask", "starlette")) return false;
+  return fn.decoratorNodes.some((d) => {
+    const expr = d.namedChildren[0];
+    const callee = expr?.type === "call" ? expr.childForFieldName("function") : undefined;
+    return callee !== undefined && callee !== null && ROUTE_DECORATOR.test(callee.text.replace(/\s+/g, ""));
+  });
+}
+
 export class Sources {
   private readonly callByStart = new Map<string, CallSite>();
 
@@ -140,7 +152,12 @@ export class Sources {
       const type = param.annotation
         ? py.resolve(param.annotation.text.replace(/^Optional\[(.*)\]$/, "$1"))
         : undefined;
-      return type && WEB_REQUEST_TYPES.includes(type) ? { kind: "web", what: "the web request" } : undefined;
+      if (type && WEB_REQUEST_TYPES.includes(type)) return { kind: "web", what: "the web request" };
+      // A path, query or body parameter of a web route (`@app.post("/read/{fname}")`), unless a
+      // dependency provides it.
+      if (fn && isRouteHandler(py, fn) && !/^Depends\s*\(|\.Depends\s*\(/.test(param.default?.text ?? ""))
+        return { kind: "web", what: "the web request" };
+      return undefined;
     }
     for (const w of py.withsAt(node)) {
       if (fn && py.functionAt(w) !== fn) continue;
