@@ -2,7 +2,7 @@ import { anyNameMatches } from "../../src/engine/names.js";
 import { isTestPath } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { ctorOf, dataArg, dataRole, preprocessorOf, receiverText } from "./_lib.js";
+import { ctorOf, dataArg, dataRole, modelKind, preprocessorOf, receiverText } from "./_lib.js";
 
 const FITS = ["fit", "fit_transform", "fit_predict", "fit_resample"];
 // Fitted on held-out data by design: calibrating a prefit model, conformal wrappers.
@@ -33,6 +33,8 @@ export default defineCheck((ctx) => {
     if (role !== "test" && role !== "val") continue;
     const ctor = ctorOf(py, call.receiver, call);
     if (ctor && anyNameMatches(ctor, [...HELD_OUT_BY_DESIGN, ...STATELESS])) continue;
+    // A hyperparameter search fitted on test data is tuning-on-test-set's finding, with its own advice.
+    if (modelKind(py, call) === "search") continue;
     const what = role === "test" ? "test" : "validation";
     const prep = preprocessorOf(py, call);
     const subject = prep ? `This ${prep.split(".").pop()}` : `\`${recv}\``;
