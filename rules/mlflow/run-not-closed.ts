@@ -35,6 +35,16 @@ function skippedEnd(loop: Loop, start: CallSite, ends: CallSite[]): Node | undef
   );
 }
 
+/** True when the function body returns or yields `name` (alone or inside a tuple). */
+function handsOn(body: Node, name: string): boolean {
+  const isName = (n: Node | null): boolean =>
+    n !== null &&
+    (n.text === name || (n.type === "expression_list" && n.namedChildren.some((e) => e?.text === name)));
+  return body
+    .descendantsOfType(["return_statement", "yield"])
+    .some((r) => r?.namedChildren.some(isName) ?? false);
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const starts = fluent(py, "start_run");
@@ -51,6 +61,9 @@ export default defineCheck((ctx) => {
     if (parent.type === "assignment") {
       const name = parent.childForFieldName("left")?.text;
       if (name && py.withs.some((w) => w.items.some((i) => i.value.text === name))) continue;
+      // `run = mlflow.start_run(); return run`: a helper handing the active run to its caller.
+      const body = py.functionAt(call)?.body;
+      if (name && body && handsOn(body, name)) continue;
     }
     const fn = py.functionAt(call);
     const sameFn = ends.filter((e) => py.functionAt(e) === fn);
