@@ -6,7 +6,9 @@ import { sinkAdds } from "./_lib.js";
 
 // Hooks that a framework calls many times per run.
 const REPEATED_HOOKS =
-  /^(training_step|validation_step|test_step|predict_step|forward|__call__|on_\w+|__getitem__)$/;
+  /^(training_step|validation_step|test_step|predict_step|forward|__call__|__getitem__|on_\w*(batch|step|epoch)\w*)$/;
+// Event hooks that fire once per event (`on_train_start` on every `fit`, a GUI's `on_click`).
+const EVENT_HOOKS = /^on_\w+$/;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -41,6 +43,10 @@ export default defineCheck((ctx) => {
     if (!fn) return library ? "runs at import time in a module that others import" : undefined;
     if (fn.cls && fn.name === "__init__") return `runs in \`${fn.cls.name}.__init__\`, once per instance`;
     if (REPEATED_HOOKS.test(fn.name)) return `runs in \`${fn.name}\`, which is called over and over`;
+    if (EVENT_HOOKS.test(fn.name)) return `runs in \`${fn.name}\`, once each time that event fires`;
+    // `LightningDataModule.setup(stage)` runs once per stage (fit, validate, test, predict).
+    if (fn.name === "setup" && fn.cls?.bases.some((b) => b.startsWith("lightning.")))
+      return "runs in `setup`, which Lightning calls once per stage (fit, validate, test, predict)";
     const calledInLoop = py.calls.some(
       (c) => c.name === fn.name && !c.receiver && py.loopsAt(c).length > 0 && !isWithin(c, fn),
     );
