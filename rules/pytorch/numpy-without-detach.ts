@@ -82,6 +82,17 @@ const GRAPH_METHODS = new Set([
   "div",
   "matmul",
 ]);
+// Moves and casts between a name and its `.numpy()`: `loss.cpu().numpy()`, `out.float().cpu()`.
+const GRAPH_CHAIN = new Set([
+  "cpu",
+  "float",
+  "double",
+  "squeeze",
+  "view",
+  "reshape",
+  "flatten",
+  "contiguous",
+]);
 // Methods that return tuples (values, indices): what their subscript holds is not tracked.
 const TUPLE_METHODS = new Set(["max", "min", "topk", "sort", "kthvalue", "median", "mode", "chunk", "split"]);
 // `outputs.logits` and friends on model output objects (transformers, torchvision detection).
@@ -271,8 +282,23 @@ export default defineCheck((ctx) => {
     return callers.length > 0 && callers.every((c) => gradDisabledAt(py, c));
   };
 
+  /**
+   * Inside `no_grad` only a tensor computed before the block can still require grad: the name the
+   * conversion starts from (`loss` in `loss.cpu().numpy()`) must be bound with gradients on, as in
+   * `loss.backward()` followed by `with torch.no_grad(): losses.append(loss.cpu().numpy())`.
+   */
+  const boundWithGrad = (node: Node, at: Span): boolean => {
+    let n: Node | null | undefined = node;
+    while (n?.type === "call" && GRAPH_CHAIN.has(methodName(n) ?? "")) n = receiverOf(n);
+    if (n?.type !== "identifier") return false;
+    const b = bindingOf(py, n.text, at);
+    return b !== undefined && !gradDisabledAt(py, b);
+  };
+  const skipped = (at: Span, value: Node) =>
+    calledWithoutGrad(at) || (gradDisabledAt(py, at) && !boundWithGrad(value, at));
+
   for (const call of conversions) {
-    if (gradDisabledAt(py, call) || calledWithoutGrad(call)) continue;
+    if (skipped(call, call.receiver!)) continue;
     const recv = call.receiver!;
     const origin = new Tracer(py).origin(recv, call);
     if (!origin) continue;
@@ -285,16 +311,19 @@ export default defineCheck((ctx) => {
           edits: [{ at: base, text: `${base.text}.detach()${cpuCall ? "" : ".cpu()"}` }],
         }
       : undefined;
+    const shown = (base ?? recv).text.length > 40 ? "this tensor" : (base ?? recv).text;
     ctx.report(call.callee.childForFieldName("attribute") ?? call, {
-      message:
-        `\`${(base ?? recv).text.length > 40 ? "this tensor" : (base ?? recv).text}\` ${WHAT[origin.kind](origin.text)}${origin.via ? ` (passed in on line ${origin.via})` : ""}: \`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
-        "(and fails for a CUDA tensor). Use `.detach().cpu().numpy()`, or compute it under `torch.no_grad()`.",
+      message: gradDisabledAt(py, call)
+        ? `\`${shown}\` ${WHAT[origin.kind](origin.text)}, and it was computed before this \`no_grad\` block, so it still requires grad: ` +
+          `\`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" even here. Use \`.detach().cpu().numpy()\` (or \`.item()\` for a scalar).`
+        : `\`${shown}\` ${WHAT[origin.kind](origin.text)}${origin.via ? ` (passed in on line ${origin.via})` : ""}: \`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
+          "(and fails for a CUDA tensor). Use `.detach().cpu().numpy()`, or compute it under `torch.no_grad()`.",
       fix,
     });
   }
   for (const call of arrays) {
     const arg = call.args[0];
-    if (!arg || gradDisabledAt(py, call) || calledWithoutGrad(call)) continue;
+    if (!arg || skipped(call, arg)) continue;
     const origin = new Tracer(py).origin(arg, call);
     if (!origin) continue;
     ctx.report(call, {
