@@ -106,8 +106,10 @@ const NOT_HELD_OUT = /\b(gradient_clip_val|clip_val|min_val|max_val)\b/g;
 /** True when the text shows any held-out pass: a validation loader or split, `model.eval()`, `no_grad`, a `val_*` key. */
 export function mentionsHeldOut(text: string): boolean {
   if (/\bno_grad\b|\binference_mode\b/.test(text)) return true;
-  for (const w of wordsOf(text.replace(NOT_HELD_OUT, " ")))
-    if (HELD_OUT_WORDS.has(w) || HELD_OUT_COMPOUND.test(w)) return true;
+  let plain = text.replace(NOT_HELD_OUT, " ");
+  // `dev = torch.device("cuda")` names the device, not a dev split.
+  if (/\bdev\s*=\s*(?:torch\.)?device\s*\(/.test(plain)) plain = plain.replace(/\bdev\b/g, " ");
+  for (const w of wordsOf(plain)) if (HELD_OUT_WORDS.has(w) || HELD_OUT_COMPOUND.test(w)) return true;
   return false;
 }
 
