@@ -83,7 +83,9 @@ export default defineCheck((ctx) => {
   if (!recordsParams(py)) {
     const at = [...starts, ...logs].find((c) => ctx.isAdded(c.line) && onTriggerLine(ctx, c.line));
     if (!at) return;
-    const what = logs.some((c) => c.method === "log_model") ? "metrics and a model" : "metrics";
+    const model = logs.some((c) => c.method === "log_model");
+    const metrics = logs.some((c) => c.method !== "log_model");
+    const what = model && metrics ? "metrics and a model" : model ? "a model" : "metrics";
     ctx.report(at, {
       message:
         `This run logs ${what} but none of the parameters that produced them: no \`mlflow.log_param(s)\`, no ` +
