@@ -35,6 +35,33 @@ function textOf(py: PythonModel, node: Node | undefined, at: CallSite): string |
     : undefined;
 }
 
+// Pretrained weights are not data: `inception_v3_weights_notop.h5`, `model.ckpt`.
+const WEIGHTS_FILE = /(weights?|model|ckpt|checkpoint)[^/]*\.(h5|hdf5|pkl|pickle|npz)$/i;
+
+function looksLikeData(path: string): boolean {
+  return DATA_FILE.test(path) && !WEIGHTS_FILE.test(path);
+}
+
+// Raw downloads count only in files that handle data for ML: an install script's `wget` is not this.
+const DATA_MODULES = [
+  "numpy",
+  "pandas",
+  "polars",
+  "torch",
+  "torchvision",
+  "torchaudio",
+  "tensorflow",
+  "keras",
+  "sklearn",
+  "datasets",
+  "transformers",
+  "jax",
+  "lightgbm",
+  "xgboost",
+  "catboost",
+  "lightning",
+];
+
 function hasHashCheck(py: PythonModel): boolean {
   return py.calls.some((c) => c.is("hashlib.*") || (c.method !== undefined && HASH_CHECK.test(c.method)));
 }
@@ -101,7 +128,7 @@ function unpinned(py: PythonModel, call: CallSite): { why: string; raw: boolean 
       : { why: `\`${call.method}\` downloads the file with no checksum`, raw: true };
   }
   if (call.is("requests.get", "httpx.get")) {
-    if (!url || !URL.test(url) || !DATA_FILE.test(url.split("?")[0]) || pinnedUrl) return undefined;
+    if (!url || !URL.test(url) || !looksLikeData(url.split("?")[0]) || pinnedUrl) return undefined;
     return { why: "the data file is downloaded with no checksum", raw: true };
   }
   if (call.is("pandas.read_*", "polars.read_*")) {
@@ -117,6 +144,13 @@ function unpinned(py: PythonModel, call: CallSite): { why: string; raw: boolean 
     const fetches =
       /\bwget\b/.test(cmd) || (/\bcurl\b/.test(cmd) && /\s-[a-zA-Z]*[oO]\b|--output|--remote-name/.test(cmd));
     if (!fetches || COMMIT_IN_URL.test(cmd)) return undefined;
+    // Only commands that fetch something that looks like data (`yum install wget` fetches nothing,
+    // a `.tar.gz` of a tool or a `.jar` is not a dataset in a file that does no ML).
+    const urls = cmd.match(/\b(?:https?|ftp):\/\/[^\s"'\\]+/gi) ?? [];
+    const arg = call.args[0];
+    // No URL written out: it comes from a variable or an interpolation, so it cannot be told apart.
+    const computed = arg !== undefined && (arg.type !== "string" || /[{%]/.test(cmd));
+    if (urls.length === 0 ? !computed : !urls.some((u) => looksLikeData(u.split("?")[0]))) return undefined;
     return { why: "the shell download has no checksum", raw: true };
   }
   return undefined;
@@ -125,11 +159,14 @@ function unpinned(py: PythonModel, call: CallSite): { why: string; raw: boolean 
 export default defineCheck((ctx) => {
   const { py } = ctx;
   let hashed: boolean | undefined;
+  let mlFile: boolean | undefined;
   for (const call of py.calls) {
     if (!call.imported) continue;
     const found = unpinned(py, call);
     if (!found) continue;
     if (found.raw) {
+      mlFile ??= py.importsModule(...DATA_MODULES);
+      if (!mlFile) continue;
       hashed ??= hasHashCheck(py);
       if (hashed) continue;
     }
