@@ -194,14 +194,17 @@ export default defineCheck((ctx) => {
     found.push({ at: es.at, what: "the search loop's comparison of scores" });
     for (const n of es.watched) watched.add(n);
   }
-  for (const { call, stop } of tunerSearches(py))
+  for (const { call, stop } of tunerSearches(py)) {
     found.push({ at: stop, what: `the tuner's \`search\` (line ${call.line})` });
+    const val = call.keywords.get("validation_data");
+    if (val) for (const n of dataNames(py, val)) watched.add(n);
+  }
   if (found.length === 0 || evaluatesOnTest(py, watched)) return;
   for (const { at, what } of found) {
     ctx.report(at, {
       message:
         `Early stopping here watches the validation data that ${what} is also scored on, and nothing in this file ` +
-        "is scored on a test set: the validation set picks both the stopping point and the hyperparameters, so the " +
+        "is scored on a test set the tuning never saw: the validation set picks both the stopping point and the hyperparameters, so the " +
         "best score is biased upward. Carve the " +
         "early-stopping split out of the training data, or keep a test set that the tuning never sees and report " +
         "the chosen model's score on it.",
