@@ -1,5 +1,5 @@
 import type { Node } from "web-tree-sitter";
-import { type Document, isMap, isScalar, isSeq, type Scalar, visit } from "yaml";
+import { type Document, isMap, isPair, isScalar, isSeq, type Scalar, visit } from "yaml";
 import type { CallSite, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
 
 // Shared by the pyyaml checks: which calls load YAML, where the loaded value comes from, and what
@@ -411,14 +411,22 @@ export function isHydraConfig(text: string): boolean {
   return /^defaults:\s*$|^\s*_target_:|\$\{[^}]+\}|^hydra:/m.test(text);
 }
 
-/** Every plain (unquoted, untagged, not block) scalar in the file, keys included. */
-export function plainScalars(docs: readonly Document.Parsed[]): { node: Scalar; isKey: boolean }[] {
-  const out: { node: Scalar; isKey: boolean }[] = [];
+/**
+ * Every plain (unquoted, untagged, not block) scalar in the file, keys included, with the key it is
+ * the value of (`lr` for `lr: 1e-3`; undefined for list items and keys).
+ */
+export function plainScalars(
+  docs: readonly Document.Parsed[],
+): { node: Scalar; isKey: boolean; key?: string }[] {
+  const out: { node: Scalar; isKey: boolean; key?: string }[] = [];
   for (const doc of docs) {
     visit(doc, {
-      Scalar(key, node) {
+      Scalar(key, node, path) {
         if (!isScalar(node) || node.type !== "PLAIN" || node.tag || !node.range) return;
-        out.push({ node, isKey: key === "key" });
+        const parent = path[path.length - 1];
+        const owner =
+          key === "value" && isPair(parent) && isScalar(parent.key) ? String(parent.key.value) : undefined;
+        out.push({ node, isKey: key === "key", key: owner });
       },
     });
   }

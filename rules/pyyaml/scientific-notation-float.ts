@@ -1,6 +1,9 @@
 import { defineCheck } from "../../src/engine/rule.js";
 import { plainScalars, readByOtherTool, readWithPatchedFloats } from "./_lib.js";
 
+// Keys whose values are identifiers, not quantities.
+const IDENTIFIER_KEY =
+  /(?:^|_|-)(?:sha|sha1|sha256|hash|commit|revision|rev|id|uuid|digest|checksum|md5|version|tag|ref|code)$/i;
 // A number written with an exponent, in any of the spellings people use.
 const EXPONENT_NUMBER = /^([-+]?)(?:([0-9][0-9_]*)(?:\.([0-9_]*))?|\.([0-9][0-9_]*))([eE])([-+]?)([0-9]+)$/;
 // PyYAML's own float resolver (YAML 1.1): a dot is required, and the exponent needs a sign.
@@ -27,8 +30,10 @@ export default defineCheck((ctx) => {
   // A file PyYAML cannot parse (broken, or a Jinja template) fails before any value is read.
   if (!/[0-9.][eE][-+]?[0-9]/.test(ctx.text) || yaml.errors.length > 0) return;
   if (readByOtherTool(ctx.path, yaml.docs) || readWithPatchedFloats(ctx.text, ctx.project.manifests)) return;
-  for (const { node, isKey } of plainScalars(yaml.docs)) {
+  for (const { node, isKey, key } of plainScalars(yaml.docs)) {
     if (isKey || typeof node.source !== "string") continue;
+    // `commit: 4e51234` is a hash or an id that happens to be all digits around an `e`: a string is right.
+    if (key && IDENTIFIER_KEY.test(key)) continue;
     const text = node.source;
     const m = EXPONENT_NUMBER.exec(text);
     if (!m || PYYAML_FLOAT.test(text)) continue;
