@@ -4,9 +4,10 @@ import { assignmentOf, constructorOf, rootName } from "../../src/engine/python/f
 import { dotted, isTestPath, namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { fittedPreprocessor, isEstimatorClass, receiverText } from "./_lib.js";
+import { fittedPreprocessor, isEstimatorClass, modelKind, receiverText } from "./_lib.js";
 
 const SAVES = ["joblib.dump", "pickle.dump", "torch.save", "cloudpickle.dump", "dill.dump", "skops.io.dump"];
+const MLFLOW_SAVES = ["mlflow.*.log_model", "mlflow.*.save_model"];
 // Calls that write something somewhere, including project helpers (`save_artifacts(model, scaler)`).
 const PERSISTS =
   /(dump|save|save_pretrained|log_artifacts?|log_model|log_dict|to_disk|export)$|^(save|dump|export|persist|store|serialize|pickle|log_artifact)_\w+$/;
@@ -16,12 +17,20 @@ const PIPELINES = ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (isTestPath(ctx.path)) return;
-  const saves = py.callsTo(...SAVES);
+  // Dumps, MLflow model logging, and a Keras / XGBoost model saving itself (`model.save("model.keras")`).
+  const saves = py.calls.filter(
+    (c) =>
+      c.is(...SAVES, ...MLFLOW_SAVES) ||
+      ((c.method === "save" || c.method === "save_model") &&
+        !c.imported &&
+        ["keras", "supervised"].includes(modelKind(py, c) ?? "")),
+  );
   if (saves.length === 0) return;
   const fitted = new Map<string, string>(); // variable → preprocessor class
   for (const call of py.calls) {
     const ctor = fittedPreprocessor(py, call);
-    if (!ctor) continue;
+    // Keras preprocessing layers (`Normalization().adapt(x)`) are part of the model graph and saved with it.
+    if (!ctor || anyNameMatches(ctor, ["keras.layers.**"])) continue;
     if (call.receiver?.type === "identifier") {
       // Handed back to the caller (`return X, scaler`): saving it is the caller's job.
       const body = py.functionAt(call)?.body.text ?? "";
@@ -76,7 +85,9 @@ export default defineCheck((ctx) => {
   }
 
   function savesAModel(save: CallSite): boolean {
-    const obj = save.arg("value", 0) ?? save.arg("obj", 0);
+    if (!save.is(...SAVES, ...MLFLOW_SAVES)) return true; // `model.save(...)`: the model saves itself
+    const obj =
+      save.args[0] ?? save.keywords.get("value") ?? save.keywords.get("obj") ?? save.keywords.get("sk_model");
     return !!obj && isModel(obj, save, 0);
   }
 
