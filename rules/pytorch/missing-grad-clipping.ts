@@ -21,6 +21,14 @@ const PRONE = [
   "torch.nn.functional.scaled_dot_product_attention",
 ];
 const PRETRAINED = ["transformers.**.from_pretrained"];
+// Hugging Face warm-up/decay schedules: fine-tuning a pretrained transformer with a small, warmed-up
+// learning rate is the recipe the library's own `*_no_trainer` examples run without clipping.
+const HF_SCHEDULES = [
+  "transformers.get_scheduler",
+  "transformers.get_*_schedule_with_warmup",
+  "transformers.optimization.get_scheduler",
+  "transformers.optimization.get_*_schedule_with_warmup",
+];
 const NOT_A_MODEL = /Tokenizer|Config|Processor|FeatureExtractor|Pipeline/;
 const CLIP_METHOD = /clip_grad|clip_gradient|clip_norm|clip_grads/i;
 // Framework settings that clip for the user (Lightning Trainer, HF TrainingArguments, Accelerate, configs).
@@ -31,10 +39,11 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   const backwards = py.calls.filter(isBackward);
   if (backwards.length === 0) return;
+  const warmedUp = py.calls.some((c) => c.is(...HF_SCHEDULES));
   const prone = py.calls.find(
     (c) =>
       (c.is(...PRONE) ||
-        (c.is(...PRETRAINED) && !NOT_A_MODEL.test(c.name?.split(".").slice(-2, -1)[0] ?? ""))) &&
+        (!warmedUp && c.is(...PRETRAINED) && !NOT_A_MODEL.test(c.name?.split(".").slice(-2, -1)[0] ?? ""))) &&
       !frozen(c),
   );
   if (!prone) return;
