@@ -190,7 +190,11 @@ class Classifier {
     if (!forward || this.active.has(forward.start)) return undefined;
     this.active.add(forward.start);
     try {
-      const returns = forward.body.namedChildren.filter((s): s is Node => s?.type === "return_statement");
+      // Every return of `forward` itself, nested ones included: `if self.training: return x` before
+      // `return F.softmax(x, dim=1)` means training sees logits.
+      const returns = forward.body
+        .descendantsOfType("return_statement")
+        .filter((s): s is Node => s !== null && this.py.functionAt(spanOf(s)) === forward);
       let out: Output | undefined;
       for (const r of returns) {
         const o = this.of(r.namedChildren[0], spanOf(r));
