@@ -316,17 +316,22 @@ function splitFixedAfterwards(py: PythonModel, text: string, call: CallSite): bo
   if (/^_/.test(yTrain) && /^_/.test(yTest)) return true;
   const end = py.functionAt(call)?.end ?? text.length;
   const after = text.slice(a.end, end);
+  // `del X_train["y"]`, `X_train.pop("y")`, `X_train.drop(...)`, or columns picked from the part
+  // afterwards (`X_train[features]`, `X_train.loc[:, cols]`): the split was of rows only.
   return [xTrain, xTest].some(
     (x) =>
       /^\w+$/.test(x) &&
-      new RegExp(`\\bdel\\s+${x}\\s*\\[|(?<![\\w.])${x}\\s*\\.\\s*(pop|drop)\\s*\\(`).test(after),
+      new RegExp(
+        `\\bdel\\s+${x}\\s*\\[|(?<![\\w.])${x}\\s*\\.\\s*(pop|drop)\\s*\\(|(?<![\\w.])${x}\\s*(\\.\\s*loc\\s*)?\\[\\s*(:\\s*,\\s*)?["'\\[A-Za-z_]`,
+      ).test(after),
   );
 }
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  // A ColumnTransformer picks its own columns, so a whole frame passed to the pipeline is fine.
-  if (py.calls.some((c) => c.is("sklearn.compose.*"))) return;
+  // A ColumnTransformer, or a formula (`smf.ols("y ~ x1 + x2", data=df)`), picks its own columns,
+  // so a whole frame handed over is fine.
+  if (py.calls.some((c) => c.is("sklearn.compose.*", "statsmodels.formula.api.*", "patsy.dmatrices"))) return;
   const reported = new Set<number>();
   let consts: Map<string, string> | undefined;
   for (const call of py.calls) {
