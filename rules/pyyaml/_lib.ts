@@ -389,6 +389,13 @@ export function readByOtherTool(path: string, docs: readonly Document.Parsed[]):
     if (isSeq(c) && c.items.some((i) => isMap(i) && (i.has("hosts") || i.has("import_playbook"))))
       return true;
     if (!c || typeof c.has !== "function") continue;
+    // Compose files under any name: `services:` whose entries name an `image` or a `build`.
+    const services = c.get?.("services");
+    if (
+      isMap(services) &&
+      services.items.some((i) => isMap(i.value) && (i.value.has("image") || i.value.has("build")))
+    )
+      return true;
     // Ansible inventories: `all:` with its `hosts` and `children`.
     const all = c.get?.("all");
     if (isMap(all) && (all.has("hosts") || all.has("children"))) return true;
