@@ -1,5 +1,6 @@
 import { lightningModules } from "../../src/engine/python/frameworks.js";
 import { isTestPath } from "../../src/engine/python/helpers.js";
+import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { isBackward, optimizerStepped } from "./_loop.js";
 
@@ -25,12 +26,20 @@ const SCHEDULERS = [
 // Hand-rolled schedules: `adjust_learning_rate(optimizer, epoch)`, `lr_lambda`, `set_lr(...)`, `warmup(...)`.
 const SCHEDULE_CALL = /sched|adjust_(learning_rate|lr)|set_lr|update_lr|lr_lambda|warmup|decay_lr|cosine_lr/i;
 
+const DISCRIMINATOR = /\b(net_?D|D_?net|model_?D|disc\w*|discriminator\w*|D)\s*\.\s*parameters\b/i;
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (isTestPath(ctx.path)) return;
   const optimizers = py.callsTo(...FIXED_LR);
   if (optimizers.length === 0 || lightningModules(py).length > 0) return;
-  if (!py.calls.some(isBackward) || !py.calls.some((c) => optimizerStepped(py, c))) return;
+  // A training loop: a backward inside a loop or a function (a step helper the loop calls). A single
+  // module-level step is a demo or a smoke test, not a run with a learning-rate history.
+  const trains = (c: CallSite) => py.loopsAt(c).length > 0 || py.functionAt(c) !== undefined;
+  if (!py.calls.some((c) => isBackward(c) && trains(c))) return;
+  if (!py.calls.some((c) => optimizerStepped(py, c))) return;
+  // GANs train generator and discriminator at a constant rate by convention (DCGAN, WGAN-GP).
+  if (optimizers.length > 1 && optimizers.some((o) => DISCRIMINATOR.test(o.args[0]?.text ?? ""))) return;
   if (py.calls.some((c) => c.is(...SCHEDULERS) || SCHEDULE_CALL.test(c.method ?? c.callee.text))) return;
   // `param_group["lr"] = ...`, `self.lr_scheduler = ...`, `for g in opt.param_groups: g["lr"] *= 0.1`.
   if (py.assignments.some((a) => a.targets.some((t) => /\[\s*["']lr["']\s*\]$|sched/i.test(t)))) return;
