@@ -1,5 +1,5 @@
 import type { Node } from "web-tree-sitter";
-import { isPair, isScalar, visit, type YAMLMap } from "yaml";
+import { isMap, isPair, isScalar, visit, type YAMLMap } from "yaml";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import { type CheckContext, defineCheck } from "../../src/engine/rule.js";
 import { readByOtherTool } from "../pyyaml/_lib.js";
@@ -81,6 +81,8 @@ function checkYaml(ctx: CheckContext): void {
           if (!isPair(item) || !isScalar(item.key) || !item.key.range) continue;
           const name = String(item.key.value);
           if (name === "_target_") return;
+          // A key holding a mapping is a section (`optimizer: {name: adamw, lr: ...}`), not a value.
+          if (isMap(item.value)) continue;
           keys.push({ name, line: ctx.yaml.position(item.key.range[0]).line });
         }
         report(ctx, keys);
@@ -96,6 +98,7 @@ function dictKeys(value: Node): Key[] {
       if (pair?.type !== "pair") continue;
       const k = pair.childForFieldName("key");
       const name = stringValue(k);
+      if (pair.childForFieldName("value")?.type === "dictionary") continue;
       if (k && name) out.push({ name, line: k.startPosition.row + 1 });
     }
   } else if (value.type === "call" && value.childForFieldName("function")?.text === "dict") {
