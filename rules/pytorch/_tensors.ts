@@ -341,6 +341,30 @@ export function isTrainingLoader(py: PythonModel, call: CallSite): boolean {
   return fn !== undefined && TRAIN.test(fn.name) && !evaluationName(fn.name);
 }
 
+const TENSOR_DATASET = ["torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"];
+// Wrappers whose samples are their first argument's: `Subset(ds, idx)`.
+const SAME_SAMPLES = ["torch.utils.data.Subset", "torch.utils.data.dataset.Subset"];
+
+/**
+ * The `TensorDataset(...)` construction a loader's dataset argument is (inline, bound to a name,
+ * or wrapped in a `Subset`), or undefined: its samples are slices of tensors already in memory.
+ */
+export function tensorDatasetOf(
+  py: PythonModel,
+  node: Node | undefined,
+  at: Span,
+  depth = 0,
+): Node | undefined {
+  if (!node || depth > 3) return undefined;
+  let value: Node | undefined = node;
+  if (node.type === "identifier") value = bindingOf(py, node.text, at)?.value ?? undefined;
+  const ctor = asCall(value);
+  const name = ctor ? calleeName(py, ctor) : undefined;
+  if (!ctor || !name) return undefined;
+  if (TENSOR_DATASET.includes(name)) return ctor;
+  return SAME_SAMPLES.includes(name) ? tensorDatasetOf(py, positional(ctor)[0], at, depth + 1) : undefined;
+}
+
 /** Loaders in test files are fixtures, not training pipelines. */
 export function reviewableLoaders(ctx: CheckContext): CallSite[] {
   if (isTestPath(ctx.path)) return [];

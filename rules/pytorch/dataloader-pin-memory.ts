@@ -1,6 +1,20 @@
+import type { Node } from "web-tree-sitter";
 import { boolValue } from "../../src/engine/python/helpers.js";
+import type { PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { reviewableLoaders, usesCuda } from "./_tensors.js";
+import { bindingOf, positional, reviewableLoaders, tensorDatasetOf, usesCuda } from "./_tensors.js";
+
+// Tensors already moved to the GPU: pinning them raises ("only dense CPU tensors can be pinned").
+const ON_DEVICE = /\.to\s*\(|\.cuda\s*\(|\bdevice\s*=/;
+
+/** True when a `TensorDataset(...)` is built from tensors on the GPU, inline or through their names. */
+function onDevice(py: PythonModel, ctor: Node | undefined, at: Span): boolean {
+  if (!ctor) return false;
+  if (ON_DEVICE.test(ctor.text)) return true;
+  return positional(ctor).some(
+    (a) => a.type === "identifier" && ON_DEVICE.test(bindingOf(py, a.text, at)?.value?.text ?? ""),
+  );
+}
 
 export default defineCheck((ctx) => {
   const loaders = reviewableLoaders(ctx);
@@ -10,6 +24,7 @@ export default defineCheck((ctx) => {
     const pin = call.arg("pin_memory", 7);
     // `pin_memory=torch.cuda.is_available()` or a config value decides at run time.
     if (pin && boolValue(pin) !== false) continue;
+    if (onDevice(ctx.py, tensorDatasetOf(ctx.py, call.arg("dataset", 0), call), call)) continue;
     const last = [...call.argsNode.namedChildren].filter((c) => c && c.type !== "comment").pop();
     const fix = pin
       ? { description: "pin host memory", edits: [{ at: pin, text: "True" }] }
