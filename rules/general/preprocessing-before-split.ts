@@ -4,10 +4,12 @@ import {
   assignmentOf,
   followNames,
   rootName,
+  type SplitCall,
   splitCalls,
   splitOutputs,
   splitReads,
 } from "../../src/engine/python/flow.js";
+import { namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { dataNames, FIT_METHODS, methodSite, PREPROCESSORS, preprocessorOf } from "./_lib.js";
@@ -36,6 +38,20 @@ function selfPreprocessorOf(py: PythonModel, call: CallSite): string | undefined
     found = ctor;
   }
   return found && anyNameMatches(found, PREPROCESSORS) && /\.[A-Z_a-z]\w*$/.test(found) ? found : undefined;
+}
+
+// Encoders of categories: fitted on the labels they only learn the class names, which is no leak.
+const CATEGORY_ENCODERS = [
+  "sklearn.preprocessing.OneHotEncoder",
+  "sklearn.preprocessing.OrdinalEncoder",
+  "keras.layers.StringLookup",
+  "keras.layers.IntegerLookup",
+];
+
+/** Like `splitReads`, but leaving out the label: the last of two or more data arguments. */
+function featuresRead(split: SplitCall, names: Set<string>): boolean {
+  const data = split.data.length >= 2 ? split.data.slice(0, -1) : split.data;
+  return data.some((d) => [...namesIn(d)].some((n) => names.has(n)));
 }
 
 export default defineCheck((ctx) => {
@@ -86,12 +102,16 @@ export default defineCheck((ctx) => {
     const from = own?.end ?? call.end;
     const inScope = splits.filter((s) => s.call.start > call.end && py.functionAt(s.call) === scope);
     const later = inScope.find((s) => {
-      if (splitReads(s, followNames(py, carriers, from, s.call, scope))) return true;
+      const reads = anyNameMatches(ctor, CATEGORY_ENCODERS) ? featuresRead : splitReads;
+      if (reads(s, followNames(py, carriers, from, s.call, scope))) return true;
       // The raw data is split, and the preprocessor fitted on all of it is applied afterwards.
       if (
         !fittedObject ||
         fittedObject === "self" ||
-        !splitReads(s, followNames(py, fitted, from, s.call, scope))
+        !(anyNameMatches(ctor, CATEGORY_ENCODERS) ? featuresRead : splitReads)(
+          s,
+          followNames(py, fitted, from, s.call, scope),
+        )
       )
         return false;
       return py.calls.some(
