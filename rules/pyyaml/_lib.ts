@@ -389,6 +389,8 @@ export function readByOtherTool(path: string, docs: readonly Document.Parsed[]):
     if (isSeq(c) && c.items.some((i) => isMap(i) && (i.has("hosts") || i.has("import_playbook"))))
       return true;
     if (!c || typeof c.has !== "function") continue;
+    // GitHub Actions workflows kept outside `.github/` (workflow templates, copies in docs).
+    if (c.has("jobs") && c.has("on")) return true;
     // Compose files under any name: `services:` whose entries name an `image` or a `build`.
     const services = c.get?.("services");
     if (
