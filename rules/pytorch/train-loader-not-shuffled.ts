@@ -6,7 +6,8 @@ import { isTrainingLoader, reviewableLoaders } from "./_tensors.js";
 const SEQUENTIAL_DATA =
   /time[ _-]?series|timeseries|forecast|lookback|look_back|horizon|seq_len|window_size|sliding|lag_?\d|rolling\(|parse_dates|to_datetime|temporal|chronolog/i;
 // Iterable and streaming datasets cannot be shuffled by the loader (it raises); they shuffle themselves.
-const ITERABLE_DATA = /IterableDataset|webdataset|\bwds\.|streaming\s*=\s*True|\.shuffle\(\s*buffer_size/;
+const ITERABLE_DATA =
+  /IterableDataset|to_iterable_dataset\(|webdataset|\bwds\.|streaming\s*=\s*True|\.shuffle\(\s*(buffer_size|seed)/;
 
 export default defineCheck((ctx) => {
   const loaders = reviewableLoaders(ctx);
