@@ -21,6 +21,20 @@ export { isEstimatorClass };
 export function ctorOf(py: PythonModel, recv: Node | null | undefined, at: CallSite): string | undefined {
   const ctor = constructorOf(py, recv ?? undefined, at);
   if (ctor) return ctor;
+  // `clf = RandomForestClassifier().fit(X, y)`: `fit` and `set_params` return the estimator itself.
+  let value: Node | null | undefined = recv;
+  const name = recv ? dotted(recv) : undefined;
+  if (name) {
+    const a = py.lastAssignment(name, at);
+    value = a?.op === "=" && a.targets.length === 1 ? a.value : undefined;
+  }
+  for (let hops = 0; value?.type === "call" && hops < 3; hops++) {
+    const fn = value.childForFieldName("function");
+    if (fn?.type !== "attribute" || !/^(fit|set_params)$/.test(fn.childForFieldName("attribute")?.text ?? ""))
+      break;
+    value = fn.childForFieldName("object");
+    if (value?.type === "call") return py.resolve(value.childForFieldName("function") ?? value);
+  }
   const text = recv ? dotted(recv) : undefined;
   const cls = py.classAt(at);
   if (!text?.startsWith("self.") || !cls) return undefined;

@@ -24,10 +24,11 @@ export default defineCheck((ctx) => {
     return (kind === "supervised" || kind === "keras") && dataArg(c) !== undefined;
   });
   if (fits.length === 0) return;
+  const done = new Set<number>(); // one finding per evaluation, however many fits precede it
   const evals = py.calls.filter((c) => c.method !== undefined && EVAL_METHODS.has(c.method));
 
   for (const fit of fits) {
-    const recv = receiverText(fit)!;
+    const recv = fittedName(fit);
     const fitData = norm(dataArg(fit))!;
     const scope = py.functionAt(fit);
     const mine = evals.filter(
@@ -40,6 +41,8 @@ export default defineCheck((ctx) => {
       if (!evalData || !heldOut.has(evalData)) continue;
       const reported = e.method === "score" || e.method === "evaluate" ? e : metricAround(e);
       if (!reported) continue;
+      if (done.has(reported.start)) continue;
+      done.add(reported.start);
       ctx.report(reported, {
         message:
           `\`${recv}\` is fitted on \`${fitData}\`, the full data that \`${evalData}\` was split from, so the rows it is ` +
@@ -54,8 +57,12 @@ export default defineCheck((ctx) => {
       if (norm(evalData) !== fitData) continue;
       const reported = e.method === "score" || e.method === "evaluate" ? e : metricAround(e);
       if (!reported) continue;
+      // Predictions kept under a training name (`train_pred = model.predict(X_train)`) are a training score.
+      if (reported !== e && /train/i.test(assignmentOf(py, e)?.targets[0] ?? "")) continue;
       const dataNames = [...namesIn(evalData!)];
       if (labelledAsTraining(reported.node, [fitData, ...dataNames, ...labelNames(reported)])) continue;
+      if (done.has(reported.start)) continue;
+      done.add(reported.start);
       ctx.report(reported, {
         message:
           `\`${recv}\` is scored on \`${fitData}\`, the same data it was fitted on, so this number measures ` +
@@ -63,6 +70,15 @@ export default defineCheck((ctx) => {
           "and if you want the training score too, name it as such (`train_score`).",
       });
     }
+  }
+
+  /** The name the fitted model goes by: `clf` in `clf.fit(X)` and in `clf = Model().fit(X)`. */
+  function fittedName(fit: CallSite): string {
+    if (fit.receiver?.type === "call") {
+      const a = assignmentOf(py, fit);
+      if (a && a.value?.id === fit.node.id && a.targets.length === 1) return a.targets[0];
+    }
+    return receiverText(fit)!;
   }
 
   /** Test-split names carved by `train_test_split` from `data` (a plain name not reassigned since). */
