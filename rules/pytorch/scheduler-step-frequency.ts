@@ -96,6 +96,14 @@ export default defineCheck((ctx) => {
     if (freq === "epoch") {
       const bad = where.find((w) => w.at === "batch");
       if (!bad) continue;
+      if (cls === "ReduceLROnPlateau") {
+        report(
+          bad.s,
+          ctor,
+          `\`ReduceLROnPlateau\` (line ${ctor.line}) counts its patience in calls to \`step()\`, but \`${textOf(bad.s)}\` runs inside the batch loop, so a few noisy batch losses are enough to cut the learning rate, many times per epoch. Step it once per epoch, after validation, with the validation metric.`,
+        );
+        continue;
+      }
       report(
         bad.s,
         ctor,
