@@ -104,6 +104,12 @@ export default defineCheck((ctx) => {
   function sensitiveIn(expr: Node): { node: Node } | undefined {
     if (expr.type === "call") {
       const fn = expr.childForFieldName("function")?.text ?? "";
+      // `os.getenv("OPENAI_API_KEY")`, `os.environ.get("HF_TOKEN")`: the secret itself, read from the environment.
+      if (/^(os\.)?(getenv|environ\.get)$/.test(fn.replace(/\s+/g, ""))) {
+        const key = expr.childForFieldName("arguments")?.namedChildren[0];
+        const name = key?.type === "string" ? key.text.replace(/^[rbuRBU]*['"]|['"]$/g, "") : "";
+        return name && isSensitive(name) ? { node: expr } : undefined;
+      }
       // Any other call (len, mask, hash, bool, type, …) turns the value into something else.
       if (!PLAIN_FORMATTERS.has(fn)) return undefined;
       const inner = expr.childForFieldName("arguments")?.namedChildren[0];
