@@ -318,6 +318,9 @@ export default defineCheck((ctx) => {
     if (!call || !input) continue;
     const got = classifier.of(input, call) ?? namedKind(input);
     if (!got) continue;
+    // Log-probabilities are often named `logits` (Lightning's MNIST example feeds `logits` from a
+    // `log_softmax` forward to `F.nll_loss`): for NLL the name alone decides nothing.
+    if (got.named && got.kind === "logits" && loss.expects === "logprob") continue;
     const text = message(loss, got);
     if (!text) continue;
     // Comment where the change is: the loss call, the activation/layer, or the criterion.
