@@ -2,7 +2,7 @@ import { assignmentOf, constructorOf, splitCalls } from "../../src/engine/python
 import { isTestPath } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { modelKind, receiverText } from "./_lib.js";
+import { dataArg, dataRole, EVAL_METHODS, isMetricCall, modelKind, receiverText } from "./_lib.js";
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -23,6 +23,18 @@ export default defineCheck((ctx) => {
   const candidates = new Set(fits.map(key));
   const inLoop = fits.some((f) => py.loopsAt(f).some((l) => !/epoch/i.test(l.target?.text ?? "")));
   if (candidates.size < 2 && !inLoop) return;
+  // Compared means scored on held-out rows: a score, prediction or metric on test or validation data.
+  const heldOut = py.calls.some((c) => {
+    if (c.method && EVAL_METHODS.has(c.method)) {
+      const role = dataRole(py, dataArg(c), c);
+      return role === "test" || role === "val";
+    }
+    return (
+      isMetricCall(c) &&
+      [...c.args, ...c.keywords.values()].some((a) => ["test", "val"].includes(dataRole(py, a, c) ?? ""))
+    );
+  });
+  if (!heldOut) return;
   ctx.report(split.call, {
     message:
       "Models are compared on this single train/test split, so the choice can hinge on which rows landed in the " +
