@@ -122,8 +122,51 @@ export default defineCheck((ctx) => {
           py.functionAt(c) === scope,
       );
     });
-    if (!later) continue;
     const cls = ctor.includes(" ") ? ctor : ctor.split(".").pop();
+    if (!later) {
+      // Split first, then fitted on the unsplit data anyway, and the fitted object put to use.
+      const earlier = splits.find(
+        (s) =>
+          s.call.end <= call.start &&
+          py.functionAt(s.call) === scope &&
+          s.kind === "train_test_split" &&
+          featuresRead(s, new Set(fitted)) &&
+          !py.assignments.some(
+            (a) => a.start > s.call.end && a.start < call.start && a.targets.some((t) => fitted.includes(t)),
+          ),
+      );
+      // Put to use on the split parts: it transforms them, or goes into a model that is trained on
+      // them. Refitting on everything to save for deployment (`joblib.dump(scaler)`) is not this.
+      const parts = new Set(earlier ? splitOutputs(py, earlier) : []);
+      const after = py.calls.filter((c) => c.start > call.end && py.functionAt(c) === scope);
+      const readsParts = (c: CallSite) => [...namesIn(c.argsNode)].some((n) => parts.has(n));
+      // `scaler = StandardScaler().fit(X)`: `fit` returns the fitted object.
+      const holder =
+        fittedObject ??
+        (call.method === "fit" && own?.targets.length === 1 ? rootName(own.targets[0]) : undefined);
+      const used =
+        holder !== undefined &&
+        holder !== "self" &&
+        after.some(
+          (c) =>
+            (c.receiver !== undefined &&
+              rootName(c.receiver.text) === holder &&
+              c.method === "transform" &&
+              readsParts(c)) ||
+            (!/dump|save|pickle|log|print|write/i.test(c.method ?? c.name ?? "") &&
+              [...c.args, ...c.keywords.values()].some((a) => a.type === "identifier" && a.text === holder) &&
+              after.some((f) => f.method === "fit" && readsParts(f))),
+        );
+      if (earlier && used && fitted.length === 1 && !anyNameMatches(ctor, CATEGORY_ENCODERS)) {
+        ctx.report(methodSite(call), {
+          message:
+            `This ${cls} is fitted on all of \`${fitted[0]}\`, which was already split into train and test on line ` +
+            `${earlier.call.line}, so statistics from the test rows leak into training. Fit it on the training part ` +
+            "only.",
+        });
+      }
+      continue;
+    }
     const splitName = later.kind === "cross_validation" ? "cross-validated" : "split";
     ctx.report(methodSite(call), {
       message:
