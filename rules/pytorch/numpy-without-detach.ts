@@ -272,12 +272,16 @@ export default defineCheck((ctx) => {
   // Frozen models produce outputs without a graph; which ones is beyond a per-file look.
   if (/requires_grad_\(\s*False\s*\)|\.requires_grad\s*=\s*False/.test(ctx.text)) return;
 
-  // A helper whose every caller in this file runs it with gradients off.
+  // A helper (or a method called as `self.helper(...)`) whose every caller in this file runs it
+  // with gradients off.
   const calledWithoutGrad = (at: Span): boolean => {
     const fn = py.functionAt(at);
-    if (!fn || fn.isMethod) return false;
+    if (!fn) return false;
     const callers = py.calls.filter(
-      (c) => (c.method ?? c.name) === fn.name && !(fn.start <= c.start && c.end <= fn.end),
+      (c) =>
+        (c.method ?? c.name) === fn.name &&
+        (!fn.isMethod || c.receiver?.text === "self") &&
+        !(fn.start <= c.start && c.end <= fn.end),
     );
     return callers.length > 0 && callers.every((c) => gradDisabledAt(py, c));
   };
