@@ -103,7 +103,7 @@ export default defineCheck((ctx) => {
     const direct = py.calls.find((m) => isMetricCall(m) && innerEval(py, m) === e);
     if (direct) return direct;
     const a = assignmentOf(py, e);
-    if (!a || a.targets.length !== 1 || a.value?.id !== e.node.id) return undefined;
+    if (a?.targets.length !== 1 || a.value?.id !== e.node.id) return undefined;
     const name = a.targets[0];
     return py.calls.find(
       (m) =>
