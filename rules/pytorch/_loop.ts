@@ -1069,10 +1069,40 @@ export function modeFreeClass(py: PythonModel, name: string, depth = 0): boolean
   return true;
 }
 
-/** True when the network `key` is built in this file from a mode-free local class. */
+/**
+ * True when the network `key` is built in this file from a mode-free local class, or as an
+ * `nn.Sequential` of mode-free layers (`nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(64, 2))`).
+ */
 export function modeFreeModel(py: PythonModel, key: string, at: Span): boolean {
   const made = producers(py, key, at);
-  return made.length > 0 && made.every((p) => modeFreeClass(py, p));
+  return (
+    made.length > 0 &&
+    made.every((p) => (p === "torch.nn.Sequential" ? modeFreeSequential(py, key, at) : modeFreeClass(py, p)))
+  );
+}
+
+// Calls allowed around the layers of a mode-free `nn.Sequential`: moving or casting it.
+const PLACEMENT = new Set(["to", "cuda", "cpu", "double", "float", "half", "bfloat16"]);
+
+function modeFreeSequential(py: PythonModel, key: string, at: Span): boolean {
+  const fn = py.functionAt(at);
+  const defs = py.assignments.filter((a) => {
+    if (a.op !== "=" || a.targets.length !== 1 || a.targets[0] !== key) return false;
+    const home = py.functionAt(a);
+    return home === fn || home === undefined;
+  });
+  if (defs.length === 0) return false;
+  return defs.every((a) => {
+    const value = a.value;
+    if (value?.type !== "call") return false;
+    const inside = py.calls.filter((c) => c.start >= value.startIndex && c.end <= value.endIndex);
+    return inside.every((c) => {
+      const n = c.name;
+      if (n?.startsWith("torch.nn.")) return !anyNameMatches(n, MODE_DEPENDENT);
+      if (n && py.classes.some((k) => k.name === n)) return modeFreeClass(py, n);
+      return c.method !== undefined && PLACEMENT.has(c.method) && !c.imported;
+    });
+  });
 }
 
 // ---- module paths and freezing ----------------------------------------------------------------
