@@ -37,6 +37,7 @@ const SCALING_TEXT =
 const FIT = ["fit", "fit_transform", "fit_predict"];
 // Learned embeddings share one scale across their dimensions: nothing to standardise.
 const EMBEDDING_LIBRARIES = ["sentence_transformers", "InstructorEmbedding", "fasttext", "gensim"];
+const IMAGE_DATASET = /mnist|fashion|cifar|digits|faces/i;
 const EMBEDDING_NAME = /emb(ed|edding)?s?\b|embedding|encoding|latent|vectors?\b/i;
 
 /** The scale-sensitive model a fit trains, looking inside a pipeline's steps. */
@@ -63,6 +64,15 @@ export default defineCheck((ctx) => {
   if (fits.length === 0) return;
   if (py.calls.some((c) => anyNameMatches(c.name, ALREADY_SCALED)) || SCALING_TEXT.test(ctx.text)) return;
   if (py.importsModule(...EMBEDDING_LIBRARIES)) return;
+  // Image pixels share one scale (faces, MNIST-style digits fetched from OpenML).
+  if (
+    py.calls.some(
+      (c) =>
+        c.is("sklearn.datasets.fetch_olivetti_faces", "sklearn.datasets.fetch_lfw_*") ||
+        (c.is("sklearn.datasets.fetch_openml") && IMAGE_DATASET.test(c.arg("name", 0)?.text ?? "")),
+    )
+  )
+    return;
   for (const fit of fits) {
     const data = fit.arg("X", 0);
     if (data && EMBEDDING_NAME.test(data.text)) continue;
