@@ -56,12 +56,25 @@ export function contains(
   return outer.start <= inner.start && inner.end <= outer.end;
 }
 
-export class CallSite implements Span {
+/** Where a node of the file sits: the span fields every indexed item carries. */
+abstract class Spanned implements Span {
   readonly start: number;
   readonly end: number;
   readonly line: number;
   readonly endLine: number;
   readonly column: number;
+
+  protected constructor(node: Node) {
+    const s = spanOf(node);
+    this.start = s.start;
+    this.end = s.end;
+    this.line = s.line;
+    this.endLine = s.endLine;
+    this.column = s.column;
+  }
+}
+
+export class CallSite extends Spanned {
   /** The callee resolved through imports (`y.load` → `yaml.load`); undefined for computed callees. */
   readonly name: string | undefined;
   /** True when the callee's root name comes from an import. */
@@ -78,12 +91,7 @@ export class CallSite implements Span {
     readonly argsNode: Node,
     imports: ImportMap,
   ) {
-    const s = spanOf(node);
-    this.start = s.start;
-    this.end = s.end;
-    this.line = s.line;
-    this.endLine = s.endLine;
-    this.column = s.column;
+    super(node);
     const calleeText = callee.text;
     const resolved: ResolvedName | undefined = resolveDotted(calleeText, imports);
     this.name = resolved?.name;
@@ -160,12 +168,7 @@ export interface Param {
   variadic: boolean;
 }
 
-export class FunctionDef implements Span {
-  readonly start: number;
-  readonly end: number;
-  readonly line: number;
-  readonly endLine: number;
-  readonly column: number;
+export class FunctionDef extends Spanned {
   cls: ClassDef | undefined;
   /** The enclosing function, for nested definitions. */
   parentFunction: FunctionDef | undefined;
@@ -177,12 +180,7 @@ export class FunctionDef implements Span {
     readonly name: string,
     private readonly imports: ImportMap,
   ) {
-    const s = spanOf(node);
-    this.start = s.start;
-    this.end = s.end;
-    this.line = s.line;
-    this.endLine = s.endLine;
-    this.column = s.column;
+    super(node);
   }
 
   get body(): Node {
@@ -220,12 +218,7 @@ export class FunctionDef implements Span {
   }
 }
 
-export class ClassDef implements Span {
-  readonly start: number;
-  readonly end: number;
-  readonly line: number;
-  readonly endLine: number;
-  readonly column: number;
+export class ClassDef extends Spanned {
   readonly methods: FunctionDef[] = [];
   private _bases?: string[];
 
@@ -234,12 +227,7 @@ export class ClassDef implements Span {
     readonly name: string,
     private readonly imports: ImportMap,
   ) {
-    const s = spanOf(node);
-    this.start = s.start;
-    this.end = s.end;
-    this.line = s.line;
-    this.endLine = s.endLine;
-    this.column = s.column;
+    super(node);
   }
 
   get body(): Node {
@@ -270,12 +258,7 @@ export class ClassDef implements Span {
   }
 }
 
-export class Assignment implements Span {
-  readonly start: number;
-  readonly end: number;
-  readonly line: number;
-  readonly endLine: number;
-  readonly column: number;
+export class Assignment extends Spanned {
   /** `=` for plain and annotated assignments, else the augmented operator (`+=`). */
   readonly op: string;
   /** Each target's text: `x`, `self.x`, `a[0]`; tuple targets are split (`a, b = …` → `a`, `b`). */
@@ -286,12 +269,7 @@ export class Assignment implements Span {
     readonly left: Node,
     augmented: boolean,
   ) {
-    const s = spanOf(node);
-    this.start = s.start;
-    this.end = s.end;
-    this.line = s.line;
-    this.endLine = s.endLine;
-    this.column = s.column;
+    super(node);
     this.op = augmented ? (node.childForFieldName("operator")?.text ?? "+=") : "=";
     this.targets = targetNames(left);
   }
@@ -306,23 +284,12 @@ export class Assignment implements Span {
   }
 }
 
-export class Loop implements Span {
-  readonly start: number;
-  readonly end: number;
-  readonly line: number;
-  readonly endLine: number;
-  readonly column: number;
-
+export class Loop extends Spanned {
   constructor(
     readonly node: Node,
     readonly kind: "for" | "while",
   ) {
-    const s = spanOf(node);
-    this.start = s.start;
-    this.end = s.end;
-    this.line = s.line;
-    this.endLine = s.endLine;
-    this.column = s.column;
+    super(node);
   }
 
   /** `for` loops: the loop variable(s). */
@@ -349,21 +316,11 @@ export interface WithItem {
   alias?: string;
 }
 
-export class WithBlock implements Span {
-  readonly start: number;
-  readonly end: number;
-  readonly line: number;
-  readonly endLine: number;
-  readonly column: number;
+export class WithBlock extends Spanned {
   private _items?: WithItem[];
 
   constructor(readonly node: Node) {
-    const s = spanOf(node);
-    this.start = s.start;
-    this.end = s.end;
-    this.line = s.line;
-    this.endLine = s.endLine;
-    this.column = s.column;
+    super(node);
   }
 
   get items(): WithItem[] {
