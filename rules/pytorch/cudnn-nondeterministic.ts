@@ -15,6 +15,7 @@ const OTHER_SEEDS = [
 ];
 const DETERMINISTIC = "torch.backends.cudnn.deterministic";
 const BENCHMARK = "torch.backends.cudnn.benchmark";
+const ENABLED = "torch.backends.cudnn.enabled";
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -36,6 +37,8 @@ export default defineCheck((ctx) => {
   // A variable value (`= args.deterministic`) is a deliberate switch; only a literal False is "not set".
   const deterministic =
     cudnnFlag(DETERMINISTIC).some((a) => boolValue(a.value) !== false) ||
+    // With cuDNN switched off there is no cuDNN algorithm choice left to make deterministic.
+    cudnnFlag(ENABLED).some((a) => boolValue(a.value) === false) ||
     seeds.some((s) => {
       const d = s.keywords.get("deterministic");
       return d !== undefined && boolValue(d) !== false;
