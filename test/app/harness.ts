@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import examples from "@octokit/webhooks-examples";
 import nock from "nock";
 import { Probot } from "probot";
+import { afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { createApp } from "../../src/app/app.js";
 import { createLogger } from "../../src/app/logger.js";
 import { MlreviewOctokit } from "../../src/app/octokit.js";
@@ -33,6 +34,22 @@ export const sharedEngine = () => {
   engine ??= Engine.create();
   return engine;
 };
+
+/** Test-file lifecycle: the engine loaded once, no real network, and every nock answer used. */
+export function useMockedGitHub(): void {
+  beforeAll(async () => {
+    await sharedEngine();
+  });
+  beforeEach(() => {
+    nock.disableNetConnect();
+  });
+  afterEach(() => {
+    const pending = nock.pendingMocks();
+    nock.cleanAll();
+    nock.enableNetConnect();
+    expect(pending).toEqual([]);
+  });
+}
 
 export interface Harness {
   probot: Probot;

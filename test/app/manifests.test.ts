@@ -1,5 +1,4 @@
-import nock from "nock";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { needsManifests } from "../../src/app/manifests.js";
 import {
   addedPatch,
@@ -9,25 +8,12 @@ import {
   mockPosting,
   mockReview,
   prPayload,
-  sharedEngine,
+  useMockedGitHub,
 } from "./harness.js";
 
 const PYKAN = "kan/unpinned-pykan";
 
-beforeAll(async () => {
-  await sharedEngine();
-});
-
-beforeEach(() => {
-  nock.disableNetConnect();
-});
-
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  nock.enableNetConnect();
-  expect(pending).toEqual([]);
-});
+useMockedGitHub();
 
 const kanFile = ["from kan import KAN", "", "model = KAN(width=[2, 5, 1], grid=5, k=3)"];
 

@@ -1,5 +1,4 @@
-import nock from "nock";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   deliver,
   finalUpdate,
@@ -10,23 +9,10 @@ import {
   mockReview,
   prPayload,
   RULE,
-  sharedEngine,
+  useMockedGitHub,
 } from "./harness.js";
 
-beforeAll(async () => {
-  await sharedEngine();
-});
-
-beforeEach(() => {
-  nock.disableNetConnect();
-});
-
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  nock.enableNetConnect();
-  expect(pending).toEqual([]);
-});
+useMockedGitHub();
 
 describe("one review", () => {
   it("opens a check run, comments on the flagged line and fails the check", async () => {
