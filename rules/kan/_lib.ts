@@ -16,7 +16,9 @@ const CLASSES = [
   "pykan.**.KAN",
   "pykan.**.MultKAN",
 ];
-const DERIVED = /^(refine|prune|rewind|checkout|copy|to|cuda|cpu|double|float)$/;
+const DERIVED = /^(refine|prune|rewind|checkout|copy|to|cuda|cpu|double|float|speed)$/;
+// Methods that return the model itself, so `KAN(...).to(device)` still assigns the KAN.
+const CHAINED = /^(to|cuda|cpu|double|float|speed|initialize_from_another_model)$/;
 
 export interface KanModel {
   /** The constructor call. */
@@ -47,19 +49,43 @@ export function kanModels(py: PythonModel): KanModel[] {
       if (!isKanConstructor(py, call)) continue;
       const a = assignmentOf(py, call);
       const names = new Set<string>();
-      if (a?.value?.id === call.node.id) for (const t of a.targets) names.add(t);
+      if (a && a.value?.id === chainTop(call.node).id) for (const t of a.targets) names.add(t);
       models.push({ ctor: call, names });
     }
-    // `model = model.refine(10)`, `pruned = model.prune()`: still the same KAN family.
-    for (const call of py.calls) {
-      if (!call.method || !DERIVED.test(call.method) || !call.receiver) continue;
-      const m = modelOf(models, call);
-      const a = assignmentOf(py, call);
-      if (m && a) for (const t of a.targets) m.names.add(t);
+    // `model = model.refine(10)`, `pruned = model.prune()`, `model = self.model`: still the same
+    // KAN family. Two passes, so an alias of a derived model (or the reverse) is followed too.
+    for (let pass = 0; pass < 2 && models.length > 0; pass++) {
+      for (const call of py.calls) {
+        if (!call.method || !DERIVED.test(call.method) || !call.receiver) continue;
+        const m = modelOf(models, call);
+        const a = assignmentOf(py, call);
+        if (m && a && a.value?.id === chainTop(call.node).id) for (const t of a.targets) m.names.add(t);
+      }
+      for (const a of py.assignments) {
+        const v = a.value;
+        if (a.op !== "=" || (v?.type !== "identifier" && v?.type !== "attribute")) continue;
+        const text = v.text.replace(/\s+/g, "");
+        const m = models.find((k) => k.names.has(text));
+        if (m) for (const t of a.targets) m.names.add(t);
+      }
     }
   }
   cache.set(py, models);
   return models;
+}
+
+/** The outermost call of a `KAN(...).to(device).speed()` chain of self-returning methods. */
+function chainTop(node: Node): Node {
+  let cur = node;
+  for (;;) {
+    const attr = cur.parent;
+    if (attr?.type !== "attribute" || attr.childForFieldName("object")?.id !== cur.id) return cur;
+    const name = attr.childForFieldName("attribute")?.text ?? "";
+    const call = attr.parent;
+    if (!CHAINED.test(name) || call?.type !== "call" || call.childForFieldName("function")?.id !== attr.id)
+      return cur;
+    cur = call;
+  }
 }
 
 function modelOf(models: KanModel[], call: CallSite): KanModel | undefined {

@@ -7,21 +7,33 @@ const ADAMS = ["torch.optim.Adam", "torch.optim.AdamW"];
 const SCHEDULERS = ["torch.optim.lr_scheduler.*", "transformers.get_*schedule*"];
 // pykan's fit() defaults to lr=1.0, tuned for its LBFGS optimiser.
 const FIT_DEFAULT_LR = 1.0;
+// A hand-written schedule: `for g in optimizer.param_groups: g["lr"] *= 0.5`.
+const MANUAL_DECAY = /\[\s*["']lr["']\s*\]\s*[*/+-]?=(?!=)/;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
-  if (kanModels(py).length === 0 || py.callsTo(...SCHEDULERS).length > 0) return;
+  if (kanModels(py).length === 0 || py.callsTo(...SCHEDULERS).length > 0 || MANUAL_DECAY.test(ctx.text))
+    return;
   // model.fit(dataset, opt="Adam", lr=...): pykan has no scheduler option.
-  for (const { call } of kanTrainings(py)) {
+  const adamFits = kanTrainings(py).filter(({ call }) => {
     const opt = literal(call.keywords.get("opt"));
-    if (opt?.kind !== "str" || !/^adamw?$/i.test(opt.value)) continue;
+    return opt?.kind === "str" && /^adamw?$/i.test(opt.value);
+  });
+  const rates = adamFits.map(({ call }) => {
     const lrNode = call.keywords.get("lr");
-    const lr = lrNode ? numberValue(lrNode) : FIT_DEFAULT_LR;
+    return lrNode ? numberValue(lrNode) : FIT_DEFAULT_LR;
+  });
+  for (const [i, { call }] of adamFits.entries()) {
+    const lrNode = call.keywords.get("lr");
+    const lr = rates[i];
     if (lr === undefined || lr < 1e-3) continue;
+    // Later stages at a computed or lower rate: the rate is decayed by hand between fits.
+    if (rates.slice(i + 1).some((r) => r === undefined || r < lr)) continue;
     ctx.report(lrNode ?? call, {
       message: lrNode
-        ? `Adam at lr=${lrNode.text} is at the top of the range KANs train stably in, and \`fit\` has no scheduler: spline ` +
-          "coefficients tend to oscillate. Use a smaller rate (1e-4 to 1e-3) with decay, or pykan's default LBFGS."
+        ? `Adam at lr=${lrNode.text} ${where(lr)} for KANs, and pykan's \`fit\` has no scheduler to decay it, so ` +
+          "spline coefficients tend to oscillate instead of settling. Train at a lower rate (around 1e-4), decay it " +
+          "across successive `fit` calls, or use pykan's default LBFGS."
         : 'With `opt="Adam"` and no `lr=`, pykan\'s `fit` uses its default lr=1.0, which is meant for LBFGS; for Adam ' +
           "it is far too high and the spline coefficients diverge. Pass `lr=1e-3` or lower (or keep LBFGS).",
     });
@@ -41,9 +53,16 @@ export default defineCheck((ctx) => {
     if (lr === undefined || lr < 1e-3) continue;
     ctx.report(lrNode ?? call, {
       message:
-        `Adam at lr=${lrNode?.text ?? "1e-3 (its default)"} with no learning-rate scheduler is on the unstable side ` +
-        "for KANs: spline coefficients oscillate instead of settling. Lower the rate (1e-4 to 1e-3) and add a " +
-        "scheduler such as `torch.optim.lr_scheduler.ExponentialLR` or `CosineAnnealingLR`.",
+        `Adam at lr=${lrNode?.text ?? "1e-3 (its default)"} ${where(lr)} for KANs, and nothing decays it: spline ` +
+        "coefficients tend to oscillate instead of settling. Add a scheduler such as " +
+        "`torch.optim.lr_scheduler.ExponentialLR` or `CosineAnnealingLR`, or train at a lower rate (around 1e-4).",
     });
   }
 });
+
+/** Where a learning rate sits relative to the range KANs usually train stably in with Adam. */
+function where(lr: number): string {
+  return lr > 1e-3
+    ? "is above the range (about 1e-4 to 1e-3) that is usually stable"
+    : "is at the top of the range usually stable";
+}

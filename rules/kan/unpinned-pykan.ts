@@ -46,6 +46,10 @@ export function pykanRequirements(text: string, path: string): Requirement[] {
 }
 
 const IMPORT = /^\s*(import\s+(py)?kan\b|from\s+(py)?kan(\.\w+)*\s+import\b)/;
+// The project is itself a package called `kan` (pykan's own repository, or another KAN library).
+const OWN_NAME = /^\s*name\s*=\s*["'](py)?kan["']/m;
+// A checkout put on the import path by hand: the import does not come from an installed release.
+const SYS_PATH = /\bsys\.path\.(append|insert)\s*\(/;
 
 export default defineCheck((ctx: CheckContext) => {
   if (ctx.kind === "manifest") {
@@ -67,10 +71,13 @@ export default defineCheck((ctx: CheckContext) => {
   if (importLine < 0) return;
   const manifests = [...ctx.project.manifests];
   if (manifests.length === 0) return;
+  if (manifests.some(([path, text]) => path.endsWith("pyproject.toml") && OWN_NAME.test(text))) return;
   const reqs = manifests.flatMap(([path, text]) =>
     pykanRequirements(text, path).map((r) => ({ ...r, path })),
   );
   if (reqs.some((r) => r.pinned)) return;
+  // Not listed at all: `kan` may be the project's own package or a vendored checkout.
+  if (reqs.length === 0 && (/(^|\/)kan\//.test(ctx.path) || SYS_PATH.test(ctx.text))) return;
   const where = reqs[0]
     ? `is listed unpinned in \`${reqs[0].path}\``
     : `is not listed in ${manifests.map(([p]) => `\`${p}\``).join(", ")}`;
