@@ -14,6 +14,7 @@ import {
 } from "./_loop.js";
 
 const OPTIMIZER_LIKE = /opt|optim/i;
+const LEAVES = new Set(["continue_statement", "break_statement", "return_statement", "raise_statement"]);
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -48,6 +49,7 @@ export default defineCheck((ctx) => {
     });
     // Another backward before the step: this zero_grad clears stale gradients for it.
     if (!step || calls.some((c) => c.start > zero.end && c.end <= step.call.start && isBackward(c))) continue;
+    if (leavesBefore(zero, step.call)) continue;
     const fix = swapFix(zero, step.call);
     ctx.report(zero, {
       message:
@@ -57,6 +59,21 @@ export default defineCheck((ctx) => {
         "parameters are skipped altogether). Zero the gradients before the forward pass, or right after `step()`.",
       ...(fix ? { fix } : {}),
     });
+  }
+
+  // `if not torch.isfinite(loss): optimizer.zero_grad(); continue`: the bad batch is dropped and
+  // the step below is never reached from here.
+  function leavesBefore(zero: CallSite, step: CallSite): boolean {
+    let stmt = zero.node;
+    while (stmt.parent && stmt.parent.type !== "block" && stmt.parent.type !== "module") stmt = stmt.parent;
+    for (
+      let next = stmt.nextNamedSibling;
+      next && next.startIndex < step.start;
+      next = next.nextNamedSibling
+    ) {
+      if (LEAVES.has(next.type)) return true;
+    }
+    return false;
   }
 
   function updates(optimizer: string, key: string | undefined, at: Span): boolean {
