@@ -81,7 +81,9 @@ export default defineCheck((ctx) => {
 
   const explicit = fluent(py, "log_param", "log_params");
   if (!recordsParams(py)) {
-    const at = [...starts, ...logs].find((c) => ctx.isAdded(c.line) && onTriggerLine(ctx, c.line));
+    const candidates = [...starts, ...logs].filter((c) => ctx.isAdded(c.line) && onTriggerLine(ctx, c.line));
+    // A line spelled `mlflow.` first; an aliased import (`import mlflow as mf`) leaves only the calls.
+    const at = candidates.find((c) => /\bmlflow\./.test(ctx.lines[c.line - 1] ?? "")) ?? candidates[0];
     if (!at) return;
     const model = logs.some((c) => c.method === "log_model");
     const metrics = logs.some((c) => c.method !== "log_model");
