@@ -70,10 +70,16 @@ export default defineCheck((ctx) => {
   const fits = py.methodCalls("fit", "fit_transform", "fit_predict").filter((c) => auto.before(c));
   const sklearn = auto.covers("sklearn") && py.importsModule("sklearn") && fits.length > 0;
   const estimatorKeywords = new Set<string>();
+  // Dicts unpacked into an estimator's constructor (`LogisticRegression(**params)`).
+  const estimatorSplats = new Set<string>();
   if (sklearn) {
     for (const c of py.calls) {
-      if (c.imported && c.name && SKLEARN_ESTIMATOR.test(c.name) && !NOT_ESTIMATOR.test(c.name))
+      if (c.imported && c.name && SKLEARN_ESTIMATOR.test(c.name) && !NOT_ESTIMATOR.test(c.name)) {
         for (const k of c.keywords.keys()) estimatorKeywords.add(k);
+        for (const a of c.argsNode.namedChildren)
+          if (a?.type === "dictionary_splat" && a.namedChildren[0]?.type === "identifier")
+            estimatorSplats.add(a.namedChildren[0].text);
+      }
     }
   }
   const postTraining = sklearn && boolValue(auto.call.arg("log_post_training_metrics")) !== false;
@@ -107,15 +113,17 @@ export default defineCheck((ctx) => {
       : [],
   );
   // XGBoost / LightGBM: autolog logs the params dict given to `train()`.
+  const boosterCalls = py
+    .callsTo("xgboost.train", "lightgbm.train")
+    .filter((c) => auto.covers(c.name!.split(".")[0]) && auto.before(c));
   const boosterParams = new Set(
-    py
-      .callsTo("xgboost.train", "lightgbm.train")
-      .filter((c) => auto.covers(c.name!.split(".")[0]) && auto.before(c))
-      .flatMap((c) => {
-        const p = dotted(c.arg("params", 0));
-        return p ? [p] : [];
-      }),
+    boosterCalls.flatMap((c) => {
+      const p = dotted(c.arg("params", 0));
+      return p ? [p] : [];
+    }),
   );
+  // Keys of a params dict written inline in the `train()` call.
+  const boosterKeys = new Set(boosterCalls.flatMap((c) => dictKeys(c.arg("params", 0))));
 
   for (const call of manual) {
     const isParam = call.method === "log_param" || call.method === "log_params";
@@ -134,6 +142,8 @@ export default defineCheck((ctx) => {
         isSearch(py, first, call)
       )
         report(call, "The search's best parameters: with sklearn autolog on,");
+      else if (sklearn && first?.type === "identifier" && estimatorSplats.has(first.text))
+        report(call, "These are the estimator's constructor parameters, and");
       else if (sklearn && keys.some((k) => estimatorKeywords.has(k)))
         report(call, `\`${keys.find((k) => estimatorKeywords.has(k))}\` is an estimator parameter, and`);
       else if (keras && keys.some((k) => (k === "epochs" || k === "batch_size") && fitKeywords.has(k)))
@@ -143,6 +153,8 @@ export default defineCheck((ctx) => {
         );
       else if (boosterParams.has(dotted(first) ?? ""))
         report(call, "These are the booster's training parameters, and");
+      else if (keys.some((k) => boosterKeys.has(k)))
+        report(call, `\`${keys.find((k) => boosterKeys.has(k))}\` is a booster training parameter, and`);
       else if (lightning && keys.some((k) => LIGHTNING_PARAMS.test(k)))
         report(
           call,
