@@ -35,6 +35,25 @@ function skippedEnd(loop: Loop, start: CallSite, ends: CallSite[]): Node | undef
   );
 }
 
+/**
+ * A `return` of the function between the start and its last `end_run()` whose own block does not
+ * end the run first (`if bad: return` with the run still open), if any.
+ */
+function skippingReturn(body: Node | undefined, start: CallSite, ends: CallSite[]): Node | undefined {
+  const later = ends.filter((e) => e.start > start.end);
+  if (!body || later.length === 0) return undefined;
+  const last = later[later.length - 1];
+  const fnStart = closest(start.node, "function_definition")?.startIndex;
+  return (
+    body.descendantsOfType("return_statement").find((r): r is Node => {
+      if (!r || r.startIndex < start.end || r.startIndex > last.start) return false;
+      if (closest(r, "function_definition", "lambda")?.startIndex !== fnStart) return false;
+      const block = closest(r, "block");
+      return !later.some((e) => block && e.start >= block.startIndex && e.start < r.startIndex);
+    }) ?? undefined
+  );
+}
+
 /** True when the function body returns or yields `name` (alone or inside a tuple). */
 function handsOn(body: Node, name: string): boolean {
   const isName = (n: Node | null): boolean =>
@@ -86,6 +105,16 @@ export default defineCheck((ctx) => {
       ctx.report(call, { message: boolValue(call.arg("nested")) === true ? IN_LOOP_NESTED : IN_LOOP });
     } else if (ends.length === 0) {
       ctx.report(call, { message: NEVER_ENDED });
+    } else {
+      const exit = skippingReturn(fn?.body, call, sameFn);
+      if (exit)
+        ctx.report(call, {
+          message:
+            `The \`${exit.text.split("\n")[0]}\` on line ${exit.startPosition.row + 1} leaves the function before ` +
+            "`mlflow.end_run()`, so on that path the run stays active: MLflow records it as FINISHED only at exit, " +
+            "and the next `start_run()` in the process fails. Use `with mlflow.start_run():`, or end the run in a " +
+            "`finally:`.",
+        });
     }
   }
 });
