@@ -16,6 +16,7 @@ const OTHER_SEEDS = [
 const DETERMINISTIC = "torch.backends.cudnn.deterministic";
 const BENCHMARK = "torch.backends.cudnn.benchmark";
 const ENABLED = "torch.backends.cudnn.enabled";
+const SWITCH = /determinis|reproducib|benchmark/i;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -23,7 +24,10 @@ export default defineCheck((ctx) => {
   if (seeds.length === 0) return;
   const cudnnFlag = (name: string) =>
     py.assignments.filter((a) => a.op === "=" && a.targets.length === 1 && py.resolve(a.targets[0]) === name);
-  const benchmarks = cudnnFlag(BENCHMARK).filter((a) => boolValue(a.value) === true);
+  // `if args.deterministic: ... else: cudnn.benchmark = True` is a switch the user sets on purpose.
+  const switched = (a: { start: number; end: number }) =>
+    py.ifs.some((i) => i.start <= a.start && a.end <= i.end && SWITCH.test(i.condition.text));
+  const benchmarks = cudnnFlag(BENCHMARK).filter((a) => boolValue(a.value) === true && !switched(a));
   if (benchmarks.length === 0 && !usesCuda(py)) return;
 
   for (const b of benchmarks) {
