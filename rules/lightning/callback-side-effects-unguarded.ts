@@ -1,6 +1,7 @@
+import type { Node } from "web-tree-sitter";
 import { lightningCallbacks } from "../../src/engine/python/frameworks.js";
 import { literal, stringValue } from "../../src/engine/python/helpers.js";
-import type { CallSite } from "../../src/engine/python/model.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 
 // Any mention of the process rank in the class means the author thought about it; the guard may
@@ -61,6 +62,45 @@ const WRITE_METHODS = new Set([
 ]);
 const SKIPPED_METHODS = new Set(["__init__", "state_dict", "load_state_dict"]);
 
+/** The name an `open(...)` call is bound to: `with open(p, "w") as f` or `f = open(p, "w")`. */
+function boundName(call: CallSite): string | undefined {
+  const parent = call.node.parent;
+  if (!parent) return undefined;
+  if (parent.type === "as_pattern") {
+    const alias = parent.childForFieldName("alias") ?? parent.namedChildren[1];
+    return alias?.text.trim();
+  }
+  if (parent.type === "assignment" && parent.childForFieldName("left")?.type === "identifier")
+    return parent.childForFieldName("left")?.text;
+  return undefined;
+}
+
+/** The stream a serialiser writes into: `f` in `json.dump(obj, f)`. */
+function dumpStream(call: CallSite) {
+  if (call.is("json.dump", "pickle.dump")) return call.arg("fp", 1);
+  if (call.is("yaml.dump", "yaml.safe_dump")) return call.arg("stream", 1);
+  if (call.is("torch.save")) return call.arg("f", 1);
+  if (call.is("numpy.save")) return call.arg("file", 0);
+  return undefined;
+}
+
+/** The side-effecting calls of a body, one per write: a dump into a handle opened here is the open's. */
+function sideEffects(py: PythonModel, body: Node): { call: CallSite; what: string | undefined }[] {
+  const handles = new Set<string>();
+  const out: { call: CallSite; what: string | undefined }[] = [];
+  for (const call of py.callsIn(body, { direct: true })) {
+    const what = sideEffect(call);
+    if (what && call.name === "open") {
+      const name = boundName(call);
+      if (name) handles.add(name);
+    }
+    const stream = what ? dumpStream(call) : undefined;
+    if (stream?.type === "identifier" && handles.has(stream.text)) continue;
+    out.push({ call, what });
+  }
+  return out;
+}
+
 /** The callee as written, or `.method` when it is a long chain. */
 function calleeText(call: CallSite): string {
   const text = call.callee.text.replace(/\s+/g, "");
@@ -118,20 +158,18 @@ export default defineCheck((ctx) => {
     for (const method of cls.methods) {
       if (SKIPPED_METHODS.has(method.name)) continue;
       const where = `in callback \`${cls.name}.${method.name}\``;
-      for (const call of py.callsIn(method.body, { direct: true })) {
-        const what = sideEffect(call);
+      for (const { call, what } of sideEffects(py, method.body)) {
         if (what) {
           report(call, what, where);
           continue;
         }
         const helper = call.callee.type === "identifier" ? helpers.get(call.callee.text) : undefined;
         if (!helper || call.imported) continue;
-        for (const inner of py.callsIn(helper.body, { direct: true })) {
-          const innerWhat = sideEffect(inner);
-          if (innerWhat)
+        for (const inner of sideEffects(py, helper.body)) {
+          if (inner.what)
             report(
-              inner,
-              innerWhat,
+              inner.call,
+              inner.what,
               `in \`${helper.name}\`, called from callback \`${cls.name}.${method.name}\`,`,
             );
         }
