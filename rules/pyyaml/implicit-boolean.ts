@@ -5,7 +5,8 @@ import { readByOtherTool } from "./_lib.js";
 // PyYAML's YAML 1.1 bool resolver accepts exactly these spellings (`y`, `n` and `yEs` stay strings).
 const YAML11_WORDS = /^(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$/;
 const TRUTHY = /^(?:yes|on)$/i;
-// Keys whose value is meant as a flag: PyYAML reading `yes` as True there is what the author wants.
+// Keys whose value is meant as a flag: PyYAML's True/False is what the author wants, but the file
+// should say `true`/`false` so that every reader (and YAML 1.2 parsers) agrees.
 const FLAG_KEY =
   /^(?:(?:use|enable|disable|is|has|do|with|allow|should|skip|save|log|load|apply|freeze|print|show|keep|add|compute|normali[sz]e|run|no)_\w+|\w+_(?:enabled|disabled|flag|on|off)|enabled?|disabled?|debug|verbose|quiet|shuffle|pin_memory|drop_last|persistent_workers|pretrained|resume|deterministic|benchmark|fp16|bf16|amp|cuda|gpu|dry_run|overwrite|force|strict|bias|compile|augment|cache|active|required|fast_dev_run|sync_batchnorm|tensorboard|wandb|flag)$/i;
 
@@ -24,25 +25,38 @@ function plainWord(node: unknown): node is Scalar & { source: string } {
   );
 }
 
+type Edit = { description: string; edits: { at: { start: number; end: number }; text: string }[] };
+
 export default defineCheck((ctx) => {
   const { yaml } = ctx;
   // A file PyYAML cannot parse (broken, or a Jinja template) fails before any value is read.
   if (!/\b(?:yes|no|on|off)\b/i.test(ctx.text) || yaml.errors.length > 0) return;
+  // CI workflows (`on:`), compose (`restart: no`), Ansible (`become: yes`): their tools define the words.
   if (readByOtherTool(ctx.path, yaml.docs)) return;
-  const trueFalseStyle = /:\s*(?:true|false|True|False|TRUE|FALSE)\s*(?:#.*)?$/m.test(ctx.text);
+  // One finding per line: `[yes, no]` or `{flip: on, crop: off}` is one thing to fix.
+  const reported = new Set<number>();
+  const report = (node: Scalar, message: string, fix?: Edit) => {
+    const span = yaml.spanOf(node);
+    if (reported.has(span.line)) return;
+    reported.add(span.line);
+    ctx.report(span, { message, fix });
+  };
   for (const doc of yaml.docs) {
     visit(doc, {
       Scalar(key, node, path) {
         if (!plainWord(node)) return;
         const word = node.source;
         const bool = TRUTHY.test(word) ? "True" : "False";
+        const literal = bool.toLowerCase();
         const parent = path[path.length - 1];
         const quote = { description: `quote "${word}"`, edits: [{ at: span(node), text: `"${word}"` }] };
+        const asBool = { description: `write ${literal}`, edits: [{ at: span(node), text: literal }] };
         if (key === "key") {
-          ctx.report(yaml.spanOf(node), {
-            message: `PyYAML reads the key \`${word}\` as the boolean ${bool}, so looking it up as "${word}" fails with KeyError. Quote it ("${word}").`,
-            fix: quote,
-          });
+          report(
+            node,
+            `PyYAML reads the key \`${word}\` as the boolean ${bool}, so looking it up as "${word}" fails with KeyError. Quote it ("${word}").`,
+            quote,
+          );
           return;
         }
         if (isSeq(parent)) {
@@ -51,25 +65,33 @@ export default defineCheck((ctx) => {
           const words =
             siblings.length > 0 &&
             siblings.every((i) => isScalar(i) && typeof i.value === "string" && !YAML11_WORDS.test(i.value));
-          if (!words) return;
-          ctx.report(yaml.spanOf(node), {
-            message: `PyYAML turns \`${word}\` into the boolean ${bool}, while the rest of this list are strings. Quote it ("${word}").`,
-            fix: quote,
-          });
+          report(
+            node,
+            words
+              ? `PyYAML turns \`${word}\` into the boolean ${bool}, while the rest of this list are strings. Quote it ("${word}").`
+              : `PyYAML turns the unquoted \`${word}\` in this list into the boolean ${bool}. Quote it ("${word}") if it is text, or write \`${literal}\` if you mean a boolean.`,
+            words ? quote : undefined,
+          );
           return;
         }
-        if (!isPair(parent)) return;
-        const k = isScalar(parent.key) ? String(parent.key.value) : "";
-        // Many files write their flags as yes/no (`threadsafe: yes`); a word is taken for text only
-        // under a key that names text, or in a file that writes its booleans as true/false.
-        if (FLAG_KEY.test(k) || !(TEXT_KEY.test(k) || trueFalseStyle)) return;
-        ctx.report(yaml.spanOf(node), {
-          message:
-            `PyYAML reads \`${word}\` as the boolean ${bool}, not the string "${word}" (YAML 1.2 parsers such as ruamel.yaml keep the string). ` +
-            `Quote it ("${word}") if it is text, or write \`${bool.toLowerCase()}\` if you mean a boolean.`,
+        const k = isPair(parent) && isScalar(parent.key) ? String(parent.key.value) : "";
+        if (FLAG_KEY.test(k)) {
+          // The boolean is meant; the spelling is what misleads (YAML 1.2 tools read a string).
+          report(
+            node,
+            `PyYAML reads \`${word}\` as the boolean ${bool}, but YAML 1.2 parsers (ruamel.yaml, most non-Python tools) read the string "${word}". ` +
+              `Write \`${literal}\` so every reader gets the boolean.`,
+            asBool,
+          );
+          return;
+        }
+        report(
+          node,
+          `PyYAML reads \`${word}\` as the boolean ${bool}, not the string "${word}" (YAML 1.2 parsers such as ruamel.yaml keep the string). ` +
+            `Quote it ("${word}") if it is text, or write \`${literal}\` if you mean a boolean.`,
           // Under a key that names text (`mode`, `country`) the string is what was meant.
-          fix: TEXT_KEY.test(k) ? quote : undefined,
-        });
+          TEXT_KEY.test(k) ? quote : undefined,
+        );
       },
     });
   }
