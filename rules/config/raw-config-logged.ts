@@ -34,6 +34,28 @@ function laterMutation(py: PythonModel, config: string, cli: Set<string>, log: C
   return undefined;
 }
 
+const COPY_CALL = /^(dict|copy\.copy|copy\.deepcopy|deepcopy|omegaconf\.OmegaConf\.create)$/;
+
+/** Names bound to a plain copy of the config (`cfg = {**raw}`, `dict(raw)`, `raw.copy()`, `deepcopy(raw)`). */
+function copiesOf(py: PythonModel, config: string): string[] {
+  return py.assignments.flatMap((a) => {
+    const v = a.value;
+    if (a.op !== "=" || a.targets.length !== 1 || !/^[A-Za-z_]\w*$/.test(a.targets[0]) || !v) return [];
+    const text = v.text.replace(/\s+/g, "");
+    let copy = false;
+    if (v.type === "dictionary") copy = text === `{**${config}}`;
+    else if (v.type === "call") {
+      const callee = v.childForFieldName("function");
+      const args = v.childForFieldName("arguments")?.namedChildren ?? [];
+      if (callee?.text === `${config}.copy`) copy = args.length === 0;
+      else if (callee)
+        copy =
+          COPY_CALL.test(py.resolve(callee) ?? callee.text) && args.length === 1 && args[0]?.text === config;
+    }
+    return copy && a.targets[0] !== config ? [a.targets[0]] : [];
+  });
+}
+
 const MERGING_CALL = /merge|update|override|combine|resolve/i;
 
 /** True for expressions that combine two sources into one value: merges, `a or b`, `a if c else b`. */
@@ -79,7 +101,9 @@ export default defineCheck((ctx) => {
     if (!arg) continue;
     const config = configs.find((c) => reads(arg, new Set([c.name])) && c.at.endIndex <= log.start);
     if (!config) continue;
-    const later = laterMutation(py, config.name, cli, log);
+    const later = [config.name, ...copiesOf(py, config.name)]
+      .map((name) => laterMutation(py, name, cli, log))
+      .find((n) => n !== undefined);
     const elsewhere = later ? undefined : resolvedElsewhere(py, config.name, cli, log);
     if (!later && !elsewhere) continue;
     const how = later
