@@ -277,11 +277,9 @@ export default defineCheck((ctx) => {
   const calledWithoutGrad = (at: Span): boolean => {
     const fn = py.functionAt(at);
     if (!fn) return false;
+    // For a method, any call by that name counts (`self.predict(x)`, `trainer.predict(x)`).
     const callers = py.calls.filter(
-      (c) =>
-        (c.method ?? c.name) === fn.name &&
-        (!fn.isMethod || c.receiver?.text === "self") &&
-        !(fn.start <= c.start && c.end <= fn.end),
+      (c) => (c.method ?? c.name) === fn.name && !(fn.start <= c.start && c.end <= fn.end),
     );
     return callers.length > 0 && callers.every((c) => gradDisabledAt(py, c));
   };
