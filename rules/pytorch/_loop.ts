@@ -934,6 +934,16 @@ export function callersOf(py: PythonModel, fn: FunctionDef): CallSite[] {
 
 const methodIndex = new WeakMap<PythonModel, Map<string, CallSite[]>>();
 
+/**
+ * True when `fn` is a closure its enclosing function hands out (`return perform_val_step_fn`):
+ * whoever keeps it decides the context it runs in, which the file does not show.
+ */
+export function handedOut(fn: FunctionDef): boolean {
+  const parent = fn.parentFunction;
+  if (!parent) return false;
+  return new RegExp(`\\breturn\\s+${fn.name}\\b`).test(parent.body.text);
+}
+
 /** True when the file trains anything (a backward pass anywhere). */
 export function fileTrains(py: PythonModel): boolean {
   return py.calls.some(isBackward);

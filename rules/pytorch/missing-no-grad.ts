@@ -1,6 +1,6 @@
 import type { FunctionDef } from "../../src/engine/python/model.js";
 import { defineCheck, type FixInput } from "../../src/engine/rule.js";
-import { gradOffAt, holdsAtCaller, inferencePasses, objectKey } from "./_loop.js";
+import { gradOffAt, handedOut, holdsAtCaller, inferencePasses, objectKey } from "./_loop.js";
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -13,7 +13,10 @@ export default defineCheck((ctx) => {
       .filter((c) => c.method === "requires_grad_" && c.args[0]?.text === "False")
       .map((c) => objectKey(c.receiver)),
   );
+  // A factory's closure may run inside a `no_grad` block elsewhere in the file, out of sight.
+  const gradOffInFile = /\b(no_grad|inference_mode)\b|set_grad_enabled\s*\(\s*False/.test(ctx.text);
   for (const pass of passes) {
+    if (gradOffInFile && pass.fn && handedOut(pass.fn)) continue;
     const open = pass.forwards.find((f) => {
       if (frozen.has(f.key) || gradOffAt(py, f.call)) return false;
       const scope = pass.fn ?? py.functionAt(f.call);
