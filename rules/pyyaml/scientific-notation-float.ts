@@ -30,6 +30,16 @@ export default defineCheck((ctx) => {
   // A file PyYAML cannot parse (broken, or a Jinja template) fails before any value is read.
   if (!/[0-9.][eE][-+]?[0-9]/.test(ctx.text) || yaml.errors.length > 0) return;
   if (readByOtherTool(ctx.path, yaml.docs) || readWithPatchedFloats(ctx.text, ctx.project.manifests)) return;
+  // One finding per line (`values: [1e-4, 3e-4]`), fixing every value on it.
+  const byLine = new Map<
+    number,
+    {
+      span: ReturnType<typeof yaml.spanOf>;
+      message: string;
+      texts: string[];
+      edits: { at: { start: number; end: number }; text: string }[];
+    }
+  >();
   for (const { node, isKey, key } of plainScalars(yaml.docs)) {
     if (isKey || typeof node.source !== "string") continue;
     // `commit: 4e51234` is a hash or an id that happens to be all digits around an `e`: a string is right.
@@ -42,12 +52,28 @@ export default defineCheck((ctx) => {
     const fixed = `${sign}${mantissa}${e}${expSign || "+"}${digits}`;
     const span = yaml.spanOf(node);
     const [start, end] = node.range!;
-    ctx.report(span, {
+    const edit = { at: { start, end }, text: fixed };
+    const seen = byLine.get(span.line);
+    if (seen) {
+      seen.texts.push(fixed);
+      seen.edits.push(edit);
+      continue;
+    }
+    byLine.set(span.line, {
+      span,
       message:
         `PyYAML loads \`${text}\` as the string "${text}", not a float: its YAML 1.1 float pattern needs a dot in ` +
         `the mantissa and a sign on the exponent, and ${why(frac, leadingFrac, expSign)}. ` +
         `Write \`${fixed}\` (or a plain decimal) so the value arrives as a number${asInteger(text, fixed)}.`,
-      fix: { description: `write ${fixed}`, edits: [{ at: { start, end }, text: fixed }] },
+      texts: [fixed],
+      edits: [edit],
+    });
+  }
+  for (const { span, message, texts, edits } of byLine.values()) {
+    const more = texts.length > 1 ? ` The other exponent numbers on this line need the same change.` : "";
+    ctx.report(span, {
+      message: message + more,
+      fix: { description: `write ${texts.join(", ")}`, edits },
     });
   }
 });
