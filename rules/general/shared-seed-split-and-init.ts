@@ -58,6 +58,29 @@ function use(py: PythonModel, call: CallSite, value: Node | undefined): SeedUse[
   return [{ call, value, key, at: value.parent?.type === "keyword_argument" ? value.parent : call }];
 }
 
+/**
+ * The `manual_seed` call that seeds a split's generator: inline (`generator=torch.Generator().manual_seed(S)`),
+ * or through a name set that way (`g = torch.Generator().manual_seed(S)`) or seeded on its own line
+ * (`g = torch.Generator(); g.manual_seed(S)`) before the split in the same function.
+ */
+function generatorSeeding(py: PythonModel, split: CallSite, gen: Node): CallSite | undefined {
+  const inline = py.calls.find((g) => g.method === "manual_seed" && g.node.id === gen.id);
+  if (inline || gen.type !== "identifier") return inline;
+  const scope = py.functionAt(split);
+  const before = (n: { start: number }) => n.start < split.start && py.functionAt(n.start) === scope;
+  const bound = py.assignments.filter(
+    (a) => a.targets.length === 1 && a.targets[0] === gen.text && before(a),
+  );
+  const last = bound[bound.length - 1];
+  if (!last?.value) return undefined;
+  const value = last.value;
+  const direct = py.calls.find((g) => g.method === "manual_seed" && g.node.id === value.id);
+  if (direct) return direct;
+  return py.calls.find(
+    (g) => g.method === "manual_seed" && g.receiver?.text === gen.text && g.start > last.start && before(g),
+  );
+}
+
 function splitSeeds(py: PythonModel): SeedUse[] {
   const out: SeedUse[] = [];
   for (const c of py.calls) {
@@ -68,8 +91,10 @@ function splitSeeds(py: PythonModel): SeedUse[] {
     else if (c.is("torch.utils.data.random_split")) {
       // random_split(ds, lengths, generator=torch.Generator().manual_seed(SEED))
       const gen = c.keywords.get("generator");
-      const seeded = gen && py.calls.find((g) => g.method === "manual_seed" && g.node.id === gen.id);
-      if (seeded) out.push(...use(py, seeded, seeded.args[0]));
+      if (gen) {
+        const seeded = generatorSeeding(py, c, gen);
+        if (seeded) out.push(...use(py, seeded, seeded.args[0]));
+      }
     }
   }
   return out;
