@@ -73,12 +73,12 @@ export default defineCheck((ctx) => {
       report(call.callee, `\`${call.callee.text}(...)\``);
       continue;
     }
-    if (call.is("torch.device") || call.method === "to") {
+    if (call.is("torch.device", "torch.set_default_device") || call.method === "to") {
       const first = call.args[0];
       if (first?.type === "string" && isCudaString(first)) {
         report(
           first,
-          call.is("torch.device") ? `\`torch.device(${first.text})\`` : `\`.to(${first.text})\``,
+          call.method === "to" ? `\`.to(${first.text})\`` : `\`${call.callee.text}(${first.text})\``,
           fallback(first),
         );
         continue;
