@@ -98,14 +98,44 @@ export default defineCheck((ctx) => {
       // A per-worker cache (`if key not in CACHE: CACHE[key] = load(key)`) is deliberate.
       const cached = (name: string) => new RegExp(`\\bin\\s+${name}\\b|\\b${name}\\.get\\s*\\(`).test(body);
 
+      // Module state is shared on purpose when the driver reads it, or when nothing reads it at all
+      // (the write can only be meant for someone else); read back in other remote code it is per-worker.
+      const sharedState = (name: string) => !cached(name) && (driverReads(name) || neverRead(name));
       const kindOf = (name: string, rebinding: boolean): Kind | undefined => {
-        if (globals.has(name)) return driverReads(name) && !cached(name) ? "global" : undefined;
+        if (globals.has(name)) return sharedState(name) ? "global" : undefined;
         if (rebinding) return undefined;
         if (params.has(name)) return returnsValue ? undefined : "param";
         if (locals.has(name) || !containers.has(name)) return undefined;
-        return driverReads(name) && !cached(name) ? "module" : undefined;
+        return sharedState(name) ? "module" : undefined;
       };
 
+      // Mutation sites found so far, and a name's mentions outside them: the module binding, `global`
+      // lines and these writes are not reads.
+      const writeSites: { at: Node; name: string }[] = [];
+      const neverRead = (name: string): boolean => {
+        let text = py.text;
+        for (const w of writeSites)
+          if (w.name === name)
+            text =
+              text.slice(0, w.at.startIndex) +
+              " ".repeat(w.at.endIndex - w.at.startIndex) +
+              text.slice(w.at.endIndex);
+        text = text.replace(new RegExp(`^\\s*global\\s+[\\w\\s,]*\\b${name}\\b[\\w\\s,]*$`, "gm"), "");
+        return (text.match(new RegExp(`\\b${name}\\b`, "g"))?.length ?? 0) <= 1;
+      };
+      for (const call of py.callsIn(fn.body, { direct: true })) {
+        const name = call.method && MUTATORS.has(call.method) ? rootIdentifier(call.receiver) : undefined;
+        // `tok = CACHE.setdefault(k, load(k))` reads what it stores.
+        if (name && call.node.parent?.type === "expression_statement")
+          writeSites.push({ at: call.node, name });
+      }
+      for (const a of own) {
+        for (const t of a.targets) {
+          const name = /^[A-Za-z_]\w*/.exec(t)?.[0];
+          if (name && (t.includes("[") || a.op !== "=" || globals.has(name)))
+            writeSites.push({ at: a.node, name });
+        }
+      }
       const hits: { at: Node; name: string; kind: Kind }[] = [];
       for (const call of py.callsIn(fn.body, { direct: true })) {
         if (!call.method || !MUTATORS.has(call.method)) continue;
@@ -124,8 +154,17 @@ export default defineCheck((ctx) => {
         }
       }
       // An argument changed and then used further is local working data, not a result meant for the caller.
-      const usedAfter = (h: { at: Node; name: string }) =>
-        new RegExp(`\\b${h.name}\\b`).test(py.text.slice(h.at.endIndex, fn.end));
+      // Further changes to it are not uses.
+      const usedAfter = (h: { at: Node; name: string }) => {
+        let text = py.text.slice(0, fn.end);
+        for (const o of hits)
+          if (o.name === h.name && o.at.startIndex > h.at.startIndex)
+            text =
+              text.slice(0, o.at.startIndex) +
+              " ".repeat(o.at.endIndex - o.at.startIndex) +
+              text.slice(o.at.endIndex);
+        return new RegExp(`\\b${h.name}\\b`).test(text.slice(h.at.endIndex));
+      };
       hits.sort((x, y) => x.at.startIndex - y.at.startIndex);
       const seen = new Set<number>();
       for (const h of hits) {
