@@ -225,12 +225,56 @@ export class Fates {
     this.structured = py.callsTo("omegaconf.OmegaConf.structured").length > 0;
   }
 
-  /** What the code does with the value a load call returns: validates it, reads it raw, passes it on. */
+  /**
+   * What the code does with the value a load call returns: validates it, reads it raw, passes it on.
+   * A value returned from a loader helper (`def load_config(p): return yaml.safe_load(...)`) is
+   * followed into the helper's callers in the same file.
+   */
   ofLoad(call: CallSite): Fate {
-    const direct = this.classify(call.node, 0);
+    const fate = this.ofValue(call.node);
+    if (fate.kind !== "returned") return fate;
+    return this.ofCallers(call.node, 0) ?? fate;
+  }
+
+  private ofValue(node: Node): Fate {
+    const direct = this.classify(node, 0);
     if (direct.fate) return direct.fate;
     if (!direct.target) return { kind: "unknown" };
     return this.ofName(direct.target, direct.assignment!);
+  }
+
+  /** The fate of what the function around `node` returns, over its calls in this file. */
+  private ofCallers(node: Node, depth: number): Fate | undefined {
+    const py = this.py;
+    const fn = py.functionAt(node);
+    if (!fn || depth > 2) return undefined;
+    const callers = py.calls.filter((c) => {
+      if (c.start >= fn.start && c.end <= fn.end) return false;
+      if (fn.isMethod)
+        return (
+          c.callee.type === "attribute" &&
+          c.method === fn.name &&
+          /^(self|cls)$/.test(c.receiver?.text ?? "") &&
+          py.classAt(c) === fn.cls
+        );
+      return c.callee.type === "identifier" && c.callee.text === fn.name && !c.imported;
+    });
+    if (callers.length === 0) return undefined;
+    let passed = false;
+    let validated = false;
+    let returned = false;
+    for (const c of callers) {
+      let fate = this.ofValue(c.node);
+      if (fate.kind === "returned") fate = this.ofCallers(c.node, depth + 1) ?? fate;
+      if (fate.kind === "raw") return fate;
+      if (fate.kind === "passed") passed = true;
+      else if (fate.kind === "validated") validated = true;
+      else if (fate.kind === "returned") returned = true;
+    }
+    if (passed) return { kind: "passed" };
+    if (validated) return { kind: "validated" };
+    if (returned) return { kind: "returned" };
+    return { kind: "unknown" };
   }
 
   /** Follows the name a loaded value was assigned to (and its aliases) through its scope. */

@@ -1,5 +1,24 @@
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { Fates, loadedStream, Sources, yamlLoads } from "./_lib.js";
+
+const UNSAFE_LOADERS = ["yaml.Loader", "yaml.UnsafeLoader", "yaml.CLoader", "yaml.CUnsafeLoader"];
+const FULL_LOADERS = ["yaml.FullLoader", "yaml.CFullLoader"];
+const UNSAFE_TEXT = "a loader that runs any tag (`!!python/object/apply` calls arbitrary functions)";
+const FULL_TEXT =
+  "`FullLoader`, which builds Python objects beyond plain data (it had code-execution CVEs before PyYAML 5.4)";
+
+/** The kind of object-building loader a load call uses, or undefined for safe or unknown ones. */
+function objectLoader(call: CallSite, py: PythonModel): string | undefined {
+  if (call.is("yaml.unsafe_load", "yaml.unsafe_load_all")) return UNSAFE_TEXT;
+  if (call.is("yaml.full_load", "yaml.full_load_all")) return FULL_TEXT;
+  if (!call.is("yaml.load", "yaml.load_all")) return undefined;
+  const loader = call.arg("Loader", 1);
+  const name = loader ? py.resolve(loader) : undefined;
+  if (name && UNSAFE_LOADERS.includes(name)) return UNSAFE_TEXT;
+  if (name && FULL_LOADERS.includes(name)) return FULL_TEXT;
+  return undefined;
+}
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -10,15 +29,28 @@ export default defineCheck((ctx) => {
   for (const call of loads) {
     const source = sources.of(loadedStream(call));
     if (!source) continue;
+    // A loader that builds Python objects runs the attacker's tags while parsing: checking the
+    // result afterwards is too late, whatever happens to it next.
+    const unsafe = objectLoader(call, py);
     const fate = fates.ofLoad(call);
     // Validated, handed back to a caller, or not used here: nothing to say from this file.
-    if (fate.kind !== "raw" && fate.kind !== "passed") continue;
+    if (!unsafe && fate.kind !== "raw" && fate.kind !== "passed") continue;
     const origin =
       source.kind === "argv"
         ? "a path taken straight from `sys.argv`"
         : source.kind === "web"
           ? "data sent in a web request"
           : "a network response";
+    if (unsafe) {
+      ctx.report(call, {
+        message:
+          `This YAML is parsed from ${origin} with ${unsafe}, so whoever controls that input picks the Python ` +
+          "objects built while it is parsed; validating the result afterwards comes too late. Load it with " +
+          "`yaml.safe_load`, then check it against a schema (a Pydantic model's `model_validate`, a dataclass " +
+          "built with `**cfg`, `jsonschema.validate`).",
+      });
+      continue;
+    }
     ctx.report(call, {
       message:
         `This YAML is parsed from ${origin} and used without any validation, so whoever controls that ` +
