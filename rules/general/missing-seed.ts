@@ -47,7 +47,7 @@ function randomUse(call: CallSite): string | undefined {
 
 function seedAdvice(py: PythonModel): string {
   if (py.importsModule("lightning.pytorch", "lightning.fabric"))
-    return "`L.seed_everything(42, workers=True)` (it seeds `random`, NumPy and torch)";
+    return "Lightning's `seed_everything(42, workers=True)` (it seeds `random`, NumPy and torch)";
   if (py.importsModule("transformers")) return "`transformers.set_seed(42)`";
   if (py.importsModule("keras", "tensorflow"))
     return "`keras.utils.set_random_seed(42)` (Python, NumPy and TensorFlow)";
@@ -80,14 +80,37 @@ export default defineCheck((ctx) => {
       !/^`(torch|numpy\.random|random)\./.test(u.what) ||
       /\.(permutation|shuffle|choice|choices|sample|randperm)`$/.test(u.what),
   );
-  const trains = training.length > 0 || py.methodCalls("fit", "backward", "train").length > 0;
+  // `rng = np.random.default_rng()` then `rng.permutation(n)`: an unseeded generator that picks rows.
+  const unseededGenerators = new Set(
+    py.assignments
+      .filter((a) => {
+        if (a.targets.length !== 1 || a.value?.type !== "call") return false;
+        const c = py.calls.find((x) => x.node.id === a.value?.id);
+        return c?.is(...SEEDABLE_GENERATORS) === true && c.args.length === 0 && !c.keywords.has("seed");
+      })
+      .map((a) => a.targets[0]),
+  );
+  const picksRows = py.calls.some(
+    (c) =>
+      c.receiver !== undefined &&
+      unseededGenerators.has(c.receiver.text) &&
+      /^(permutation|permuted|shuffle|choice|choices|sample|integers)$/.test(c.method ?? ""),
+  );
+  const trains = picksRows || training.length > 0 || py.methodCalls("fit", "backward", "train").length > 0;
   // `sklearn/split-without-random-state` already comments on an unseeded `train_test_split`:
   // report another random use instead, so one line does not get two near-identical comments.
-  const candidates = [
-    ...(shapesData || trains ? uses.filter((u) => u.what !== SPLIT_WITHOUT_STATE) : []),
-    ...training.map((t) => ({ at: t.at, what: "initial weights drawn from the unseeded global RNG" })),
-  ].sort((a, b) => a.at.start - b.at.start);
-  const first = candidates.find((u) => ctx.isAdded(u.at.line) && onTriggerLine(ctx, u.at.line));
+  // An explicit random call is the clearer line to point at; the training run (whose initial
+  // weights are the hidden draw) only when the change adds no such call.
+  const reportable = (u: { at: Span }) => ctx.isAdded(u.at.line) && onTriggerLine(ctx, u.at.line);
+  const explicit = (shapesData || trains ? uses.filter((u) => u.what !== SPLIT_WITHOUT_STATE) : []).sort(
+    (a, b) => a.at.start - b.at.start,
+  );
+  const first =
+    explicit.find(reportable) ??
+    training
+      .map((t) => ({ at: t.at, what: "initial weights drawn from the unseeded global RNG" }))
+      .sort((a, b) => a.at.start - b.at.start)
+      .find(reportable);
   if (!first) return;
   ctx.report(first.at, {
     message:
