@@ -4,7 +4,7 @@ import { kanModels, widthOf } from "./_lib.js";
 
 // Counting parameters anywhere in the file is what makes the comparison fair.
 const COUNTS_PARAMS =
-  /numel\s*\(|count_param|num_params|n_params|param_count|parameters_count|torchinfo|summary\s*\(/;
+  /numel\s*\(|count_\w*param|num_param|n_params|n_parameters|param_count|parameters_count|\b(kan|mlp)_?params\b|torchinfo|summary\s*\(/i;
 const LINEAR = ["torch.nn.Linear", "keras.layers.Dense"];
 
 export default defineCheck((ctx) => {
