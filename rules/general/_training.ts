@@ -1,7 +1,8 @@
 import type { Node } from "web-tree-sitter";
 import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
 import { constructorOf } from "../../src/engine/python/flow.js";
-import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
+import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
+import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
 import { firstReportable, type TrainingSite, trainingSites } from "./_lib.js";
 
@@ -29,6 +30,41 @@ export function trainingRuns(ctx: CheckContext): TrainingRun[] {
     site,
     trainer: site.kind === "lightning" || site.kind === "hf" ? receiverCall(py, site.call!) : undefined,
   }));
+}
+
+// Calls that report a value each epoch: `print(...)`, `logger.info(...)`, `writer.add_scalar(...)`, `pbar.set_postfix(...)`.
+const REPORTS =
+  /^(print|log|log_metric|log_metrics|add_scalar|add_scalars|info|debug|set_postfix|set_description|write|echo)$/;
+
+/**
+ * Epoch loops of a library module (no entry point) that report a training loss or accuracy every
+ * epoch: a `train(model, loader, epochs)` helper is a whole training run even when another file runs it.
+ */
+export function reportingTrainingLoops(ctx: CheckContext): TrainingRun[] {
+  const { py } = ctx;
+  if (isTestPath(ctx.path) || isEntryPoint(py, ctx.path)) return [];
+  const reports = (loop: Loop): boolean => {
+    // Names holding the loss or accuracy in the loop: `total += loss.item()`, `acc = correct / n`.
+    const held = new Set(
+      py.assignments
+        .filter((a) => loop.body.startIndex <= a.start && a.end <= loop.body.endIndex)
+        .filter((a) => /loss|acc/i.test(`${a.targets.join(" ")} ${a.value?.text ?? ""}`))
+        .flatMap((a) => a.targets),
+    );
+    return py.callsIn(loop.body).some((c) => {
+      if (c.method === undefined || !REPORTS.test(c.method)) return false;
+      return /loss|acc/i.test(c.argsNode.text) || [...namesIn(c.argsNode)].some((n) => held.has(n));
+    });
+  };
+  return trainingSites(py)
+    .filter(
+      (site) =>
+        site.kind === "loop" &&
+        site.loop !== undefined &&
+        py.functionAt(site.loop) !== undefined &&
+        reports(site.loop),
+    )
+    .map((site) => ({ site }));
 }
 
 /** The call that built a method call's receiver: `Trainer(...)` for `trainer.fit(...)` or `Trainer(...).fit(...)`. */

@@ -1,6 +1,7 @@
 import { defineCheck } from "../../src/engine/rule.js";
 import {
   mentionsHeldOut,
+  reportingTrainingLoops,
   reportRun,
   type TrainingRun,
   trainingRuns,
@@ -44,7 +45,7 @@ const MESSAGES: Record<TrainingRun["site"]["kind"], string> = {
 };
 
 export default defineCheck((ctx) => {
-  const runs = trainingRuns(ctx);
+  const runs = [...trainingRuns(ctx), ...reportingTrainingLoops(ctx)];
   if (runs.length === 0 || mentionsHeldOut(ctx.text) || withoutValidationLoss(ctx.text)) return;
   const { py } = ctx;
   const scoresTraining = py.calls.some((c) => c.method === "score" || c.is("sklearn.metrics.*"));
