@@ -1,5 +1,5 @@
 import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
-import { isWithin } from "../../src/engine/python/helpers.js";
+import { closest, isWithin, statementOf } from "../../src/engine/python/helpers.js";
 import type { CallSite, FunctionDef } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { sinkAdds } from "./_lib.js";
@@ -17,12 +17,21 @@ export default defineCheck((ctx) => {
   const removes = py.callsTo("loguru.logger.remove");
   const removedBefore = (add: CallSite, fn: FunctionDef | undefined) =>
     removes.some((r) => r.end <= add.start && py.functionAt(r) === fn);
+  // `handler_id = logger.add(...)` later undone by `logger.remove(handler_id)`: a scoped sink, not a pile-up.
+  const removedById = (add: CallSite) => {
+    const stmt = statementOf(add.node);
+    if (stmt.type !== "expression_statement" || stmt.firstNamedChild?.type !== "assignment") return false;
+    const assign = stmt.firstNamedChild;
+    if (assign.childForFieldName("right")?.id !== add.node.id) return false;
+    const id = assign.childForFieldName("left")?.text.replace(/\s+/g, "");
+    return !!id && removes.some((r) => r.args[0]?.text.replace(/\s+/g, "") === id);
+  };
   const guard = py.mainGuard;
   const library = !isEntryPoint(py, ctx.path);
   for (const add of adds) {
     if (guard && isWithin(add, guard)) continue;
     const fn = py.functionAt(add);
-    if (removedBefore(add, fn)) continue;
+    if (removedBefore(add, fn) || removedById(add)) continue;
     const why = repeatedBecause(add, fn);
     if (!why) continue;
     const effect = why.startsWith("runs at import time")
@@ -53,6 +62,21 @@ export default defineCheck((ctx) => {
     if (calledInLoop) return `runs in \`${fn.name}()\`, which this file calls inside a loop`;
     if (fn.decorators.some((d) => /^ray\.remote$/.test(d)) || fn.cls?.decorators.includes("ray.remote"))
       return "runs in a Ray task or actor, once per call or actor";
+    // `def get_logger(name): logger.add(...); return logger.bind(...)` in a library: each module that asks for
+    // a logger adds one more sink.
+    if (library && !fn.cls && returnsLogger(fn))
+      return `runs in \`${fn.name}()\`, a library helper that hands the logger out to each caller`;
     return undefined;
+  }
+
+  function returnsLogger(fn: FunctionDef): boolean {
+    const returns = fn.body.descendantsOfType("return_statement");
+    return returns.some((r) => {
+      const value = r?.firstNamedChild;
+      if (!value || closest(value, "function_definition")?.id !== fn.node.id) return false;
+      const callee = value.type === "call" ? value.childForFieldName("function") : value;
+      const name = callee ? py.resolve(callee) : undefined;
+      return !!name && /^loguru\.logger(\.(bind|opt|patch))?$/.test(name);
+    });
   }
 });
