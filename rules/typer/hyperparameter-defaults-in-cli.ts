@@ -24,18 +24,23 @@ export default defineCheck((ctx) => {
     if (!training) continue;
     const hits = params.filter((p) => TRAINING.test(p.param.name) || SHARED.test(p.param.name));
     if (hits.length === 0) continue;
-    const first = hits.find((p) => ctx.isAdded(p.param.node.startPosition.row + 1));
-    if (!first) continue;
-    const list = hits
-      .slice(0, 4)
-      .map((p) => `\`${p.param.name}=${literalDefault(p)}\``)
-      .join(", ");
-    const more = hits.length > 4 ? ` and ${hits.length - 4} more` : "";
-    ctx.report(first.param.node, {
-      message:
-        `\`${cmd.fn.name}\` bakes training hyperparameters into its CLI defaults (${list}${more}). ` +
-        "A run started without the flags silently uses these values, which then live in the code instead of in the experiment's config. " +
-        "Keep the values in a config file the command loads, default the options to `None`, and let a flag override the config only when it is given.",
-    });
+    // One finding per parameter line: each default is its own thing to move into the config.
+    const lines = new Set<number>();
+    for (const hit of hits) {
+      const line = hit.param.node.startPosition.row + 1;
+      if (!ctx.isAdded(line) || lines.has(line)) continue;
+      lines.add(line);
+      const sameLine = hits.filter((p) => p.param.node.startPosition.row + 1 === line);
+      const list = sameLine.map((p) => `\`${p.param.name}=${literalDefault(p)}\``).join(", ");
+      const others = hits.length - sameLine.length;
+      const more =
+        others > 0 ? `, like ${others} other parameter${others > 1 ? "s" : ""} of this command` : "";
+      ctx.report(hit.param.node, {
+        message:
+          `\`${cmd.fn.name}\` bakes ${sameLine.length > 1 ? "training hyperparameter defaults" : "a training hyperparameter default"} into its CLI (${list}${more}). ` +
+          "A run started without the flag silently uses this value, which then lives in the code instead of in the experiment's config. " +
+          "Keep the value in a config file the command loads, default the option to `None`, and let the flag override the config only when it is given.",
+      });
+    }
   }
 });
