@@ -62,8 +62,16 @@ const DATA_MODULES = [
   "lightning",
 ];
 
+// A checksum tool run from Python: `subprocess.run(["sha256sum", "-c", "data.sha256"])`.
+const HASH_TOOL = /["'\s](sha\d*sum|shasum|md5sum|b2sum)\b/;
+
 function hasHashCheck(py: PythonModel): boolean {
-  return py.calls.some((c) => c.is("hashlib.*") || (c.method !== undefined && HASH_CHECK.test(c.method)));
+  return py.calls.some(
+    (c) =>
+      c.is("hashlib.*") ||
+      (c.method !== undefined && HASH_CHECK.test(c.method)) ||
+      HASH_TOOL.test(c.argsNode.text),
+  );
 }
 
 /** Why this call downloads data without a pin, or undefined. `raw` findings give way to a hash check. */
