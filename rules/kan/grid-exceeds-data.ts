@@ -1,6 +1,6 @@
 import { numberValue } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { importsKan, kanModels } from "./_lib.js";
+import { importsKan, kanModels, kanOf } from "./_lib.js";
 
 // create_dataset's default number of training samples.
 const DEFAULT_TRAIN_NUM = 1000;
@@ -22,7 +22,15 @@ export default defineCheck((ctx) => {
     )
     .filter((n): n is number => n !== undefined);
   const trainNum = trainNums.length > 0 ? Math.min(...trainNums) : undefined;
+  // Rebuilding a KAN to load trained weights: the grid has to match the checkpoint.
+  const loaded = new Set(
+    py
+      .methodCalls("load_state_dict", "loadckpt", "load_ckpt")
+      .map((c) => kanOf(py, c)?.ctor)
+      .filter((c) => c !== undefined),
+  );
   for (const { ctor } of kanModels(py)) {
+    if (loaded.has(ctor)) continue;
     const node = ctor.arg("grid", 1);
     const grid = numberValue(node);
     if (!node || grid === undefined) continue;
@@ -31,7 +39,7 @@ export default defineCheck((ctx) => {
     const scale =
       trainNum !== undefined && grid >= trainNum / 10
         ? `for ${trainNum} training samples (each spline then has about one coefficient per ${Math.max(1, Math.round(trainNum / grid))} samples)`
-        : "for any realistic training set";
+        : `unless the training set has well over ${10 * grid} samples`;
     ctx.report(node, {
       message:
         `A grid of ${grid} intervals is very fine ${scale}; every edge gets that many spline coefficients, so the ` +
