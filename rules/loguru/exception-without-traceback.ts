@@ -27,8 +27,11 @@ export default defineCheck((ctx) => {
       continue;
     if (boolValue(call.keywords.get("exc_info")) === true || call.keywords.has("exc_info")) continue;
     if (/\.opt\s*\([^)]*exception\s*=/.test(call.callee.text)) continue;
-    // Re-raised: the traceback surfaces where it is finally handled.
-    if (/^\s*raise\b/m.test(handler.text.slice(call.end - handler.startIndex))) continue;
+    // Re-raised: the traceback surfaces where it is finally handled. Not `raise SystemExit(1)` / `typer.Exit`:
+    // those end the program quietly, without printing any traceback.
+    const after = handler.text.slice(call.end - handler.startIndex);
+    if (/^\s*raise\b(?!\s+(SystemExit|(typer|click)\.(Exit|Abort)|KeyboardInterrupt)\b)/m.test(after))
+      continue;
     const kind = loggerKind(py, call);
     const attr = call.callee.type === "attribute" ? call.callee.childForFieldName("attribute") : null;
     const fix =
