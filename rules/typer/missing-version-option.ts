@@ -4,6 +4,7 @@ import { defineCheck } from "../../src/engine/rule.js";
 import { cliParams, commands, subApps, typerApps } from "./_lib.js";
 
 const VERSION_PARAM = /^(?:show_|print_)?version$/;
+const ROOT_ONLY = /^(?:add_completion|pretty_exceptions_\w+)$/;
 
 /**
  * True when the project's manifests are visible and none installs command-line scripts: a
@@ -35,6 +36,9 @@ function isRootApp(
   manifests: ReadonlyMap<string, string>,
 ): boolean {
   if (py.calls.some((c) => c.callee.text === name)) return true;
+  // Settings only the app that is run reads: shell completion and the traceback style.
+  const app = typerApps(py).find((a) => a.name === name);
+  if (app && [...app.call.keywords.keys()].some((k) => ROOT_ONLY.test(k))) return true;
   if (cmds.some((c) => c.kind === "callback" && c.app === name)) return true;
   if (py.calls.some((c) => c.method === "add_typer" && c.receiver?.text === name)) return true;
   for (const [path, text] of manifests) {
