@@ -84,18 +84,30 @@ export default defineCheck((ctx) => {
     const step = scopeCalls(py, fn).find((c) => c.start > backward.end && optimizerStepped(py, c));
     if (!step) continue;
     seen.add(fn);
-    ctx.report(backward, { message: message(prone, step) });
+    ctx.report(backward, { message: message(prone, step, backward) });
   }
 });
 
-function message(prone: CallSite, step: CallSite): string {
+function message(prone: CallSite, step: CallSite, backward: CallSite): string {
   const what = prone.name?.endsWith("from_pretrained")
     ? `the pretrained transformer loaded on line ${prone.line}`
     : `the \`${prone.name?.split(".").pop()}\` built on line ${prone.line}`;
+  // `accelerator.backward(loss)` / `fabric.backward(loss)`: the wrapper has its own clipping call,
+  // which unscales mixed-precision gradients first.
+  const wrapper = backward.args.length > 0 ? backward.receiver?.text.replace(/\s+/g, "") : undefined;
+  const fix =
+    wrapper && /fabric/i.test(wrapper)
+      ? `\`${wrapper}.clip_gradients(model, optimizer, max_norm=1.0)\``
+      : wrapper && /accelerator/i.test(wrapper)
+        ? `\`${wrapper}.clip_grad_norm_(model.parameters(), 1.0)\``
+        : undefined;
   return (
     `This training step (backward here, optimiser step on line ${step.line}) clips no gradients, in a file that ` +
     `trains ${what}. Recurrent and attention layers can produce rare, huge gradients that turn the loss into ` +
-    "NaN or inf with no error. Add `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)` between " +
-    "`backward()` and `step()` (after `scaler.unscale_(optimizer)` when using a GradScaler)."
+    "NaN or inf with no error. " +
+    (fix
+      ? `Add ${fix} between the backward call and \`step()\`.`
+      : "Add `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)` between `backward()` and " +
+        "`step()` (after `scaler.unscale_(optimizer)` when using a GradScaler).")
   );
 }
