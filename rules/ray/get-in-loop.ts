@@ -6,6 +6,22 @@ import { comprehensionTargets, type Repetition, repetitionOf } from "./_lib.js";
 
 // A loop variable named like one reference (not a list of them).
 const SINGLE_REF_NAME = /^(?:\w+_)?(?:ref|obj_ref|object_ref|future|fut|oid|handle_ref)$/i;
+// A collection named like a list of references: `refs`, `futures`, `object_refs`, `self.result_refs`.
+const REFS_NAME = /(?:^|[._])(?:refs|obj_refs|object_refs|futures|futs|oids)$/i;
+// Names of groups of references (`batches_of_refs`, `for chunk in ...`): each item is a list.
+const GROUP_NAME = /batch|chunk|group|shard|_of_|_?lists?$/i;
+
+/** True when the loop walks a collection named as references, and the loop variable is not a list itself. */
+function namedAsRefs(iter: Node | undefined, variable: string): boolean {
+  if (!iter || REFS_NAME.test(variable) || GROUP_NAME.test(variable)) return false;
+  return iterables(iter).some(
+    (it) =>
+      (it.type === "identifier" || it.type === "attribute") &&
+      REFS_NAME.test(it.text) &&
+      !GROUP_NAME.test(it.text),
+  );
+}
+
 // Loop variables of iterative algorithms, where each round needs the previous one's result.
 const ROUND_NAME = /epoch|step|iter|round|generation|episode|update/i;
 
@@ -95,7 +111,10 @@ export default defineCheck((ctx) => {
       submitted = independentItem(arg, names);
     } else if (arg.type === "identifier") {
       if (names.has(arg.text))
-        single = SINGLE_REF_NAME.test(arg.text) || (iter !== undefined && holdsRefs(py, iter, call));
+        single =
+          SINGLE_REF_NAME.test(arg.text) ||
+          (iter !== undefined && holdsRefs(py, iter, call)) ||
+          namedAsRefs(iter, arg.text);
       else if (rep.kind === "loop") {
         const a = py.lastAssignment(arg.text, call);
         submitted =
