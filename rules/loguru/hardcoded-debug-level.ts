@@ -12,17 +12,47 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   if (isTestPath(ctx.path)) return;
   for (const call of py.calls) {
-    const level = levelArg(call);
-    if (!level || !isDebug(level)) continue;
+    for (const level of levelArgs(call)) check(call, level);
+  }
+
+  function check(call: CallSite, level: Node) {
+    if (!isDebug(level)) return;
     if (py.ifs.some((i) => i.start < call.start && call.end <= i.end && SWITCH.test(i.condition.text)))
-      continue;
-    if (level.parent?.type === "conditional_expression") continue;
+      return;
+    if (level.parent?.type === "conditional_expression") return;
     ctx.report(level, {
       message:
         "The log level is fixed to DEBUG here, so production and long training runs emit every debug message " +
         "(per step, per batch), which can fill disks and bury warnings. Read the level from config or the " +
         'environment, e.g. `level=os.getenv("LOG_LEVEL", "INFO")`.',
     });
+  }
+
+  /** The levels a sink, basicConfig, setLevel or `logger.configure(handlers=[...])` call is given directly. */
+  function levelArgs(call: CallSite): Node[] {
+    if (!call.is("loguru.logger.configure")) {
+      const level = levelArg(call);
+      return level ? [level] : [];
+    }
+    const handlers = call.keywords.get("handlers");
+    if (handlers?.type !== "list" && handlers?.type !== "tuple") return [];
+    const out: Node[] = [];
+    for (const h of handlers.namedChildren) {
+      if (h?.type === "dictionary") {
+        for (const pair of h.namedChildren) {
+          const key = pair?.type === "pair" ? pair.childForFieldName("key") : null;
+          const value = pair?.childForFieldName("value");
+          if (key && value && literal(key)?.value === "level") out.push(value);
+        }
+      } else if (h?.type === "call" && h.childForFieldName("function")?.text === "dict") {
+        for (const kw of h.childForFieldName("arguments")?.namedChildren ?? [])
+          if (kw?.type === "keyword_argument" && kw.childForFieldName("name")?.text === "level") {
+            const value = kw.childForFieldName("value");
+            if (value) out.push(value);
+          }
+      }
+    }
+    return out;
   }
 
   /** The level a sink, basicConfig or setLevel call is given, when it is given directly. */
