@@ -1,3 +1,4 @@
+import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { importsKan, kanModels } from "./_lib.js";
 
@@ -16,10 +17,20 @@ const VERIFIES = new Set([
   "tree",
 ]);
 
+// `plt.plot(losses)` draws a loss curve, not the KAN's edges.
+const CHART_RECEIVER = /^(plt|pylab|sns|ax\w*|axs\[.*\]|fig\w*|df\w*)$/;
+
+function isChartCall(c: CallSite): boolean {
+  return (
+    c.is("matplotlib.**", "seaborn.**", "pandas.**", "plotly.**") ||
+    CHART_RECEIVER.test(c.receiver?.text.replace(/\s+/g, "") ?? "")
+  );
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (!importsKan(py) || kanModels(py).length === 0) return;
-  if (py.calls.some((c) => c.method !== undefined && VERIFIES.has(c.method))) return;
+  if (py.calls.some((c) => c.method !== undefined && VERIFIES.has(c.method) && !isChartCall(c))) return;
   for (const [i, line] of ctx.lines.entries()) {
     const n = i + 1;
     if (!ctx.isAdded(n) || !CLAIM.test(line) || !isCommentOrString(line)) continue;
