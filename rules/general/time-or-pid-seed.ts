@@ -36,6 +36,7 @@ const ML_MODULES = [
   "gymnasium",
   "gym",
 ];
+const ML_WORDS = /\b(model|train\w*|epochs?|lr|learning_rate|dataset|hyperparam\w*|experiment)\b/;
 const SEED_KEYWORDS = ["seed", "random_state", "random_seed"];
 // Randomness for temporary names, ports, ids and back-off: not part of any result.
 const INCIDENTAL =
@@ -83,8 +84,9 @@ export default defineCheck((ctx) => {
   };
   const what = (src: CallSite) => `\`${src.name}()\``;
 
-  // A game or a captcha seeding `random` from the clock is not an experiment.
-  const scientific = py.importsModule(...ML_MODULES);
+  // A game or a captcha seeding `random` from the clock is not an experiment; a script that
+  // names its model, training, learning rate or dataset is, even with only `random` imported.
+  const scientific = py.importsModule(...ML_MODULES) || ML_WORDS.test(py.text);
   /** True when the scope around `at` (its function, else the module) trains or saves a model. */
   const scopeTrainsOrSaves = (at: CallSite): boolean => {
     const fn = py.functionAt(at);
