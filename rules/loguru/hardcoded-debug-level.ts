@@ -1,6 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import { constructorOf } from "../../src/engine/python/flow.js";
-import { isTestPath, literal } from "../../src/engine/python/helpers.js";
+import { isTestPath, literal, literalText } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { loggerKind } from "./_lib.js";
@@ -42,7 +42,7 @@ export default defineCheck((ctx) => {
         for (const pair of h.namedChildren) {
           const key = pair?.type === "pair" ? pair.childForFieldName("key") : null;
           const value = pair?.childForFieldName("value");
-          if (key && value && literal(key)?.value === "level") out.push(value);
+          if (key && value && literalText(literal(key)) === "level") out.push(value);
         }
       } else if (h?.type === "call" && h.childForFieldName("function")?.text === "dict") {
         for (const kw of h.childForFieldName("arguments")?.namedChildren ?? [])
