@@ -90,12 +90,14 @@ export class Engine {
     probe: string,
     selection: RuleSelection,
     roots: ReadonlySet<string> | undefined,
+    text: string,
   ): RuleMeta[] {
     return this.rules.filter(
       (r) =>
         selection.has(r.id) &&
         r.files.includes(kind) &&
         (!roots || !r.requiresImport || mayImport(roots, r.requiresImport)) &&
+        (!r.requiresText || r.requiresText.some((re) => re.test(text))) &&
         this.gatesOf(r).some(
           (g) => (!g.literals || g.literals.some((l) => probe.includes(l))) && g.re.test(probe),
         ),
@@ -142,7 +144,7 @@ export class Engine {
     const probeLines = added ? [...added].map((n) => lines[n - 1] ?? "") : lines;
     const aliases = kind === "python" ? importAliases(text) : new Map<string, string>();
     const roots = kind === "python" ? importedRoots(text) : undefined;
-    const rules = this.triggered(kind, triggerProbe(probeLines, aliases), options.selection, roots);
+    const rules = this.triggered(kind, triggerProbe(probeLines, aliases), options.selection, roots, text);
     if (rules.length === 0) return { findings: [], notes: [] };
     const checks = new Map<string, Check>();
     for (const rule of rules) if (rule.tier === "check") checks.set(rule.id, await this.loadCheck(rule));

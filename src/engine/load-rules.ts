@@ -45,6 +45,7 @@ const KNOWN_KEYS = new Set([
   "files",
   "triggers",
   "requires-import",
+  "requires-text",
   "docs",
   "cases",
   "match",
@@ -184,6 +185,17 @@ export function loadRule(file: string, pack: string, name: string, rulesDir: str
   ) {
     fail("requires-import must be a list of module names");
   }
+  const textSources = doc["requires-text"];
+  if (textSources !== undefined && (!Array.isArray(textSources) || textSources.length === 0))
+    fail("requires-text must be a non-empty list of regexes");
+  const requiresText = (textSources as unknown[] | undefined)?.map((t) => {
+    if (typeof t !== "string") return fail("each requires-text entry is a regex string");
+    try {
+      return new RegExp(t, "m");
+    } catch (e) {
+      return fail(`requires-text ${JSON.stringify(t)} is not a valid regex: ${(e as Error).message}`);
+    }
+  });
   return {
     id,
     pack,
@@ -195,6 +207,7 @@ export function loadRule(file: string, pack: string, name: string, rulesDir: str
     files,
     triggers,
     requiresImport: requiresImport as string[] | undefined,
+    requiresText,
     docs,
     cases: { valid: readCases("valid"), invalid: readCases("invalid") },
     tier: match ? "match" : doc.query !== undefined ? "query" : "check",

@@ -59,6 +59,8 @@ export interface RuleMeta {
   triggers: RegExp[];
   /** The rule runs only in Python files importing one of these modules (prefix match). */
   requiresImport?: string[];
+  /** The rule runs only on files whose whole text matches one of these (a precondition; triggers still decide). */
+  requiresText?: RegExp[];
   docs: RuleDocs;
   cases: { valid: RuleCase[]; invalid: RuleCase[] };
   tier: "match" | "query" | "check";

@@ -1,4 +1,8 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { Engine } from "../../src/engine/engine.js";
 import { loadRules } from "../../src/engine/load-rules.js";
 import { importedRoots, mayImport, requiredLiterals } from "../../src/engine/triggers.js";
 import { prepareCase } from "../helpers/cases.js";
@@ -61,5 +65,34 @@ describe("import gate", () => {
     expect(mayImport(roots, ["lightning"])).toBe(true);
     expect(mayImport(roots, ["torch.nn"])).toBe(true);
     expect(mayImport(roots, ["ray"])).toBe(false);
+  });
+});
+
+describe("requires-text", () => {
+  it("keeps a rule asleep in files whose text lacks the precondition, whatever its triggers say", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "mlreview-rules-"));
+    mkdirSync(path.join(dir, "demo"));
+    writeFileSync(
+      path.join(dir, "demo", "print-with-config.yml"),
+      [
+        "severity: style",
+        "summary: A print in a file that loads a config.",
+        "message: Prints next to a config load.",
+        "triggers: ['\\bprint\\(']",
+        "requires-text: ['\\bsafe_load\\(']",
+        "match:",
+        "  - call: print",
+        "docs: { what: what it flags here, why: why it matters here, example: print(1), fix: pass }",
+        "cases: { valid: ['x = 1'], invalid: ['print(1)  # expect'] }",
+      ].join("\n"),
+    );
+    const rules = loadRules(dir);
+    expect(rules[0].requiresText?.[0].source).toBe("\\bsafe_load\\(");
+    const engine = await Engine.create({ rules });
+    const selection = new Map([["demo/print-with-config", { severity: "style" as const }]]);
+    const run = async (content: string) =>
+      (await engine.review([{ path: "a.py", content }], { selection })).findings.map((f) => f.line);
+    expect(await run("print(1)\n")).toEqual([]);
+    expect(await run("import yaml\ncfg = yaml.safe_load(open('c.yml'))\nprint(cfg)\n")).toEqual([3]);
   });
 });
