@@ -121,7 +121,12 @@ export default defineCheck((ctx) => {
       // `user.email.address`, `cfg.password.value`: the value of the sensitive field.
       if (parts.length > 1 && /^(address|value|raw|plain|text)$/i.test(last)) last = parts[parts.length - 2];
       if (authContext && /^(token|auth|bearer)$/i.test(last)) return { node: expr };
-      return isSensitive(last) ? { node: expr } : undefined;
+      if (isSensitive(last)) return { node: expr };
+      // `patient.name`, `patient.dob`: any plain field of a patient record is personal data.
+      const w = last.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+      return parts.slice(0, -1).some((p) => /^patient$/i.test(p)) && !DESCRIPTIVE.test(w) && !/^_/.test(last)
+        ? { node: expr }
+        : undefined;
     }
     if (expr.type === "subscript") {
       const key = expr.childForFieldName("subscript");
