@@ -1,3 +1,4 @@
+import type { Node } from "web-tree-sitter";
 import { boolValue } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { isFileSink, sinkAdds } from "./_lib.js";
@@ -32,7 +33,7 @@ export default defineCheck((ctx) => {
   for (const add of adds) {
     if (add.hasSplat || boolValue(add.keywords.get("enqueue")) === true) continue;
     if (add.keywords.has("enqueue") && boolValue(add.keywords.get("enqueue")) === undefined) continue;
-    if (PER_PROCESS.test(add.arg("sink", 0)!.text)) continue;
+    if (PER_PROCESS.test(dynamicText(add.arg("sink", 0)!))) continue;
     // Only one process adds the sink: `if rank == 0:`, `if accelerator.is_main_process:`.
     if (py.ifs.some((i) => i.start < add.start && add.end <= i.end && ONE_PROCESS.test(i.condition.text)))
       continue;
@@ -62,3 +63,14 @@ export default defineCheck((ctx) => {
     return trainer ? "a multi-device Lightning `Trainer`" : undefined;
   }
 });
+
+/** A sink expression's text without its constant string pieces: `"preprocess.log"` names no process. */
+function dynamicText(node: Node): string {
+  let text = node.text;
+  const pieces = node.descendantsOfType("string_content").filter((n): n is Node => !!n);
+  for (const p of pieces.sort((a, b) => b.startIndex - a.startIndex)) {
+    const from = p.startIndex - node.startIndex;
+    text = text.slice(0, from) + text.slice(from + p.text.length);
+  }
+  return text;
+}
