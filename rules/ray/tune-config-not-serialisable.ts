@@ -51,6 +51,8 @@ const UNPICKLABLE: { names: string[]; what: string }[] = [
 
 interface Offender {
   node: Node;
+  /** Where the object was created, when the config names it through a variable. */
+  origin?: Node;
   key: string;
   what: string;
 }
@@ -61,6 +63,19 @@ function classify(py: PythonModel, node: Node): string | undefined {
   if (node.type !== "call") return undefined;
   const name = py.resolve(node.childForFieldName("function") ?? node);
   return UNPICKLABLE.find((u) => anyNameMatches(name, u.names))?.what;
+}
+
+/** True when the node is a value inside a config literal: a dict entry, a list item or a `dict(k=...)` keyword. */
+function isEntryValue(node: Node): boolean {
+  const parent = node.parent;
+  if (!parent) return false;
+  if (parent.type === "pair") return parent.childForFieldName("value")?.id === node.id;
+  if (parent.type === "list" || parent.type === "tuple") return true;
+  if (parent.type === "keyword_argument") {
+    const call = parent.parent?.parent;
+    return call?.type === "call" && call.childForFieldName("function")?.text === "dict";
+  }
+  return false;
 }
 
 /** Values inside a config expression that Tune cannot serialise, with the key each sits under. */
@@ -107,6 +122,12 @@ function offenders(
         py.lastAssignment(expr.text, at) ??
         py.assignments.filter((m) => m.targets.includes(expr.text) && py.isModuleLevel(m)).pop();
       if (a?.op !== "=" || a.targets.length !== 1 || !a.value) return;
+      // `"lock": lock` with `lock = threading.Lock()` above: the entry that puts it in the config is the finding.
+      const direct = classify(py, a.value);
+      if (direct && isEntryValue(expr)) {
+        out.push({ node: expr, origin: a.value, key, what: direct });
+        return;
+      }
       offenders(py, a.value, at, key, depth + 1, out);
       // `config["lr_fn"] = lambda ...` after the literal, in the literal's scope.
       const scope = py.functionAt(a);
@@ -155,8 +176,9 @@ export default defineCheck((ctx) => {
       const rllib = rllibTrainable(py, call);
       for (const o of found) {
         if (o.what === "lambda" && (rllib || FUNCTION_KEY.test(o.key))) continue;
-        const line = o.node.startPosition.row + 1;
-        const target = onTriggerLine(ctx, line) ? o.node : call;
+        // Findings sit on a trigger line: the entry, else where the object was made, else the Tune call.
+        const target =
+          [o.node, o.origin].find((n) => n && onTriggerLine(ctx, n.startPosition.row + 1)) ?? call;
         const message =
           o.what === "lambda"
             ? `The Tune config entry \`${o.key}\` is a bare lambda. Tune does not sample it: every trial receives the ` +
