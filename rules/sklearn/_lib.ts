@@ -179,14 +179,18 @@ const SUPERVISED =
 const NOT_SUPERVISED = /(IsolationForest|RandomTreesEmbedding|OneClassSVM)$/;
 const KERAS_MODELS = ["keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"];
 
+/** True for a supervised estimator class (a classifier, regressor or `Pipeline`), by qualified name. */
+export function isSupervisedClass(ctor: string): boolean {
+  if (anyNameMatches(ctor, ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"])) return true;
+  return isEstimatorClass(ctor) && SUPERVISED.test(ctor) && !NOT_SUPERVISED.test(ctor);
+}
+
 /** The kind of model a receiver holds, when the file lets us tell. */
 export function modelKind(py: PythonModel, call: CallSite): "supervised" | "search" | "keras" | undefined {
   const ctor = ctorOf(py, call.receiver, call);
   if (ctor) {
     if (anyNameMatches(ctor, ["sklearn.model_selection.*SearchCV", "skopt.BayesSearchCV"])) return "search";
-    if (anyNameMatches(ctor, ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"]))
-      return "supervised";
-    if (isEstimatorClass(ctor) && SUPERVISED.test(ctor) && !NOT_SUPERVISED.test(ctor)) return "supervised";
+    if (isSupervisedClass(ctor)) return "supervised";
     if (anyNameMatches(ctor, KERAS_MODELS)) return "keras";
     return undefined;
   }
