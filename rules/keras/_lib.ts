@@ -101,9 +101,30 @@ function builtByKeras(calls: Calls, call: CallSite | undefined): boolean {
   );
 }
 
+/**
+ * What `self.model` holds at `at`: its last assignment earlier in the same method, or else its only
+ * assignment in the class.
+ */
+function selfAttributeValue(calls: Calls, receiver: Node, at: CallSite): Node | undefined {
+  const py = calls.py;
+  const attr = receiver.text.replace(/\s+/g, "");
+  if (!/^self\.\w+$/.test(attr)) return undefined;
+  const cls = py.classAt(at);
+  if (!cls) return undefined;
+  const assigns = py
+    .assignmentsIn(cls)
+    .filter((a) => a.op === "=" && a.targets.length === 1 && a.targets[0] === attr);
+  const fn = py.functionAt(at);
+  const before = assigns.filter((a) => a.start < at.start && py.functionAt(a) === fn);
+  const chosen =
+    before.length > 0 ? before[before.length - 1] : assigns.length === 1 ? assigns[0] : undefined;
+  return chosen?.value;
+}
+
 /** The model-building call a receiver (`model` in `model.fit(...)`) comes from, if it is a Keras model. */
 export function kerasModelCall(calls: Calls, receiver: Node | undefined, at: CallSite): CallSite | undefined {
-  const value = calls.valueOf(receiver, at);
+  const value =
+    receiver?.type === "attribute" ? selfAttributeValue(calls, receiver, at) : calls.valueOf(receiver, at);
   const call = calls.of(value);
   if (call?.imported && call.is(...MODEL_SOURCES)) return call;
   if (!call?.name || call.imported || call.callee.type !== "identifier") return undefined;
