@@ -199,9 +199,15 @@ class Tracer {
     return undefined;
   }
 
-  /** True when `obj` (`model.conv1`, `self.encoder.fc`) is a module or hangs off one. */
+  /** True when `obj` (`model.conv1`, `self.encoder.fc`, `model[0]`) is a module or hangs off one. */
   private isModule(obj: Node, at: Span): boolean {
-    for (let n: Node | null = obj; n; n = n.type === "attribute" ? n.childForFieldName("object") : null) {
+    const parent = (n: Node) =>
+      n.type === "attribute"
+        ? n.childForFieldName("object")
+        : n.type === "subscript"
+          ? n.childForFieldName("value")
+          : null;
+    for (let n: Node | null = obj; n; n = parent(n)) {
       if (isModelCallee(this.py, n, at)) return true;
     }
     return false;
