@@ -14,6 +14,8 @@ const PATH_HELP = /^\s*(?:the\s+)?(?:local\s+)?(?:path|directory|folder)\s+(?:to
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
+  // One finding per line: `def main(src_dir: str, out_dir: str)` is one signature to retype.
+  const lines = new Set<number>();
   for (const cmd of commands(py)) {
     for (const p of cliParams(py, cmd.fn)) {
       if (!STR_TYPE.test(baseType(p.type) ?? "")) continue;
@@ -31,6 +33,9 @@ export default defineCheck((ctx) => {
         /\b(url|uri|s3|gcs|gs:|hdfs|remote|hub|repo id|glob|pattern)\b/i.test(helpText.value)
       )
         continue;
+      const line = p.param.node.startPosition.row + 1;
+      if (lines.has(line)) continue;
+      lines.add(line);
       const exists = p.info?.keywords.has("exists");
       ctx.report(p.param.node, {
         message:
