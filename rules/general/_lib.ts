@@ -74,6 +74,31 @@ export function preprocessorOf(py: PythonModel, call: CallSite): string | undefi
 const ESTIMATOR_MODULES =
   /^(sklearn\.(?!preprocessing|impute|decomposition|feature_selection|feature_extraction|compose|model_selection|pipeline|metrics)|xgboost\.|lightgbm\.|catboost\.)/;
 
+/**
+ * The constructor call that built `self.x`, when the class sets that attribute in one place only, to a
+ * call (`self.model = SVC()` in `__init__`, fitted in `train`).
+ */
+export function selfAttributeCall(py: PythonModel, node: Node | undefined, at: Span): CallSite | undefined {
+  if (node?.type !== "attribute" || node.childForFieldName("object")?.text !== "self") return undefined;
+  const cls = py.classAt(at);
+  if (!cls) return undefined;
+  const target = node.text.replace(/\s+/g, "");
+  const sets = py.assignments.filter(
+    (a) => a.targets.length === 1 && a.targets[0] === target && py.classAt(a) === cls,
+  );
+  const value = sets.length === 1 && sets[0].op === "=" ? sets[0].value : undefined;
+  if (value?.type !== "call") return undefined;
+  return py.calls.find((c) => c.node.id === value.id);
+}
+
+/** What built the object `node` names, as `constructorOf`, and also through `selfAttributeCall`. */
+export function objectConstructor(py: PythonModel, node: Node | undefined, at: Span): string | undefined {
+  const direct = constructorOf(py, node, at);
+  if (direct) return direct;
+  const call = selfAttributeCall(py, node, at);
+  return call ? py.resolve(call.callee) : undefined;
+}
+
 /** True for a model class of sklearn / xgboost / lightgbm / catboost (not a transformer or splitter). */
 export function isEstimatorClass(name: string | undefined): boolean {
   return !!name && ESTIMATOR_MODULES.test(name) && /\.[A-Z]\w*$/.test(name);

@@ -1,7 +1,14 @@
 import { anyNameMatches } from "../../src/engine/names.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { constructorCall, methodLine, methodSite, onTriggerLine, TOY_BALANCED_DATASETS } from "./_lib.js";
+import {
+  constructorCall,
+  methodLine,
+  methodSite,
+  onTriggerLine,
+  selfAttributeCall,
+  TOY_BALANCED_DATASETS,
+} from "./_lib.js";
 
 // Models whose result depends on the units of each feature: distances, margins, penalties,
 // variance directions, gradient steps. Plain least squares and trees are scale-invariant.
@@ -42,7 +49,7 @@ const EMBEDDING_NAME = /emb(ed|edding)?s?\b|embedding|encoding|latent|vectors?\b
 
 /** The scale-sensitive model a fit trains, looking inside a pipeline's steps. */
 function sensitiveModel(py: PythonModel, fit: CallSite): CallSite | undefined {
-  const built = constructorCall(py, fit.receiver, fit);
+  const built = constructorCall(py, fit.receiver, fit) ?? selfAttributeCall(py, fit.receiver, fit);
   if (!built) return undefined;
   if (built.is(...SCALE_SENSITIVE)) return built;
   if (!built.is(...PIPELINES)) return undefined;

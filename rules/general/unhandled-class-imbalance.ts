@@ -1,14 +1,16 @@
 import { anyNameMatches } from "../../src/engine/names.js";
-import { constructorOf } from "../../src/engine/python/flow.js";
 import { stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import {
   CLASSIFIER,
+  constructorCall,
   isEstimatorClass,
   methodLine,
   methodSite,
+  objectConstructor,
   onTriggerLine,
+  selfAttributeCall,
   TOY_BALANCED_DATASETS,
 } from "./_lib.js";
 
@@ -31,6 +33,7 @@ const HANDLING_CALLS = [
   "imblearn.**",
   "torchvision.ops.sigmoid_focal_loss",
 ];
+const PIPELINES = ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"];
 const KERAS_CLASSIFICATION_LOSS = /crossentropy|CrossEntropy|hinge/;
 
 /** Anything in the file that deals with class balance, or makes it moot. */
@@ -52,7 +55,17 @@ function classifierFits(py: PythonModel): CallSite[] {
     return loss !== undefined && KERAS_CLASSIFICATION_LOSS.test(stringValue(loss) ?? loss.text);
   });
   return py.methodCalls("fit").filter((c) => {
-    const ctor = constructorOf(py, c.receiver, c);
+    const ctor = objectConstructor(py, c.receiver, c);
+    if (ctor && anyNameMatches(ctor, PIPELINES)) {
+      // `make_pipeline(StandardScaler(), LogisticRegression())`: the last step is what is trained.
+      const built = constructorCall(py, c.receiver, c) ?? selfAttributeCall(py, c.receiver, c);
+      return (
+        built !== undefined &&
+        py
+          .within(py.calls, built)
+          .some((s) => s !== built && isEstimatorClass(s.name) && CLASSIFIER.test(s.name!))
+      );
+    }
     if (isEstimatorClass(ctor)) return CLASSIFIER.test(ctor!) && !anyNameMatches(ctor, ["imblearn.**"]);
     // A Keras model, built in place or by a local function.
     const kerasModel = !ctor || /^keras\./.test(ctor) || !ctor.includes(".");
