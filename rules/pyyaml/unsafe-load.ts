@@ -36,12 +36,15 @@ export default defineCheck((ctx) => {
         const name = py.resolve(loader);
         if (name === undefined || SAFE_LOADERS.includes(name) || !UNSAFE_LOADERS.includes(name)) continue;
         message =
-          `\`${loader.text}\` can build arbitrary Python objects from tags in the file` +
-          (name.includes("Full") ? " (FullLoader had code-execution CVEs before PyYAML 5.4)" : "") +
+          (name.includes("Full")
+            ? `\`${loader.text}\` builds Python objects, not just plain data, from tags in the file, and FullLoader had code-execution CVEs before PyYAML 5.4`
+            : `\`${loader.text}\` can build arbitrary Python objects from tags in the file, so loading an untrusted file can run code`) +
           `. Use \`yaml.${safeName}(...)\` or \`Loader=yaml.SafeLoader\`.`;
       }
     } else {
-      message = `\`yaml.${method}\` builds arbitrary Python objects from tags in the file. Use \`yaml.${safeName}(...)\` for config and data files.`;
+      message = method.startsWith("full_")
+        ? `\`yaml.${method}\` uses FullLoader, which builds Python objects, not just plain data, from tags in the file and had code-execution CVEs before PyYAML 5.4. Use \`yaml.${safeName}(...)\` for config and data files.`
+        : `\`yaml.${method}\` builds arbitrary Python objects from tags in the file, so loading an untrusted file can run code. Use \`yaml.${safeName}(...)\` for config and data files.`;
     }
     // A mechanical rewrite is safe for `<alias>.<method>(stream)` plus, at most, the Loader argument.
     const attr = call.callee.type === "attribute" ? call.callee.childForFieldName("attribute") : null;
