@@ -101,13 +101,14 @@ export default defineCheck((ctx) => {
     if (!arg) continue;
     const config = configs.find((c) => reads(arg, new Set([c.name])) && c.at.endIndex <= log.start);
     if (!config) continue;
-    const later = [config.name, ...copiesOf(py, config.name)]
-      .map((name) => laterMutation(py, name, cli, log))
-      .find((n) => n !== undefined);
+    const copies = copiesOf(py, config.name);
+    const own = laterMutation(py, config.name, cli, log);
+    const later = own ?? copies.map((name) => laterMutation(py, name, cli, log)).find((n) => n !== undefined);
+    const into = own ? "into it" : "into a copy of it";
     const elsewhere = later ? undefined : resolvedElsewhere(py, config.name, cli, log);
     if (!later && !elsewhere) continue;
     const how = later
-      ? `the command-line overrides are written into it only afterwards (line ${later.startPosition.row + 1})`
+      ? `the command-line overrides are written ${into} only afterwards (line ${later.startPosition.row + 1})`
       : `the values actually used are resolved from it and the command line elsewhere (line ${elsewhere!.line})`;
     ctx.report(log, {
       message:
