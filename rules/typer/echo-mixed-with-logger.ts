@@ -50,7 +50,8 @@ export default defineCheck((ctx) => {
       .map((c) => c.keywords.get("callback")?.text)
       .filter((t): t is string => t !== undefined),
   );
-  const scopes = new Set<unknown>();
+  // Every echo is a message the logs miss; one finding per line.
+  const lines = new Set<number>();
   for (const echo of echoes) {
     if (!ctx.isAdded(echo.line)) continue;
     const arg = echo.args[0];
@@ -65,8 +66,8 @@ export default defineCheck((ctx) => {
     // (`def info(msg): typer.echo(msg)`) in a home-made logger.
     if (typeof scope !== "string" && scope.isMethod && (scope.name === "emit" || LEVELS.has(scope.name)))
       continue;
-    if (scopes.has(scope)) continue;
-    scopes.add(scope);
+    if (lines.has(echo.line)) continue;
+    lines.add(echo.line);
     ctx.report(echo, {
       message:
         `This file also logs through \`${how}\` (line ${logCall.line}), but \`${echo.callee.text}\` bypasses it: these messages get no level, timestamp or sink, ` +
