@@ -39,6 +39,15 @@ const ALREADY_SCALED = [
   "sklearn.feature_extraction.text.*",
   ...TOY_BALANCED_DATASETS,
 ];
+// From `sklearn.preprocessing` but no scaling of the features: label encoders work on `y`, and
+// polynomial features widen the spread of scales rather than removing it.
+const NOT_SCALING = [
+  "sklearn.preprocessing.LabelEncoder",
+  "sklearn.preprocessing.LabelBinarizer",
+  "sklearn.preprocessing.MultiLabelBinarizer",
+  "sklearn.preprocessing.label_binarize",
+  "sklearn.preprocessing.PolynomialFeatures",
+];
 const SCALING_TEXT =
   /scal|normali[sz]|standardi[sz]|\.std\s*\(|\/\s*255|-\s*[\w.]*(mean|mu|min)\w*(\(\))?\s*\)\s*\/|\/\s*[\w.]*(std|sigma|max|norm|range)\b/i;
 const FIT = ["fit", "fit_transform", "fit_predict"];
@@ -69,7 +78,11 @@ export default defineCheck((ctx) => {
     .methodCalls(...FIT)
     .filter((c) => ctx.isAdded(methodLine(c)) && onTriggerLine(ctx, methodLine(c)));
   if (fits.length === 0) return;
-  if (py.calls.some((c) => anyNameMatches(c.name, ALREADY_SCALED)) || SCALING_TEXT.test(ctx.text)) return;
+  if (
+    py.calls.some((c) => anyNameMatches(c.name, ALREADY_SCALED) && !anyNameMatches(c.name, NOT_SCALING)) ||
+    SCALING_TEXT.test(ctx.text)
+  )
+    return;
   if (py.importsModule(...EMBEDDING_LIBRARIES)) return;
   // Image pixels share one scale (faces, MNIST-style digits fetched from OpenML).
   if (
