@@ -1,4 +1,5 @@
 import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
+import { isTestPath } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { fluent, onTriggerLine } from "./_lib.js";
 
@@ -16,7 +17,10 @@ export default defineCheck((ctx) => {
   if (py.calls.some((c) => c.keywords.has("tracking_uri"))) return;
   if (py.callsTo("dotenv.load_dotenv", "dotenv.find_dotenv", "dotenv.dotenv_values").length > 0) return;
   if (py.calls.some((c) => c.method && SETUP_HELPER.test(c.method))) return;
-  if (!isEntryPoint(py, ctx.path)) return;
+  // A script: an entry point, or a run started by module-level code (it runs whenever the file does).
+  const script =
+    isEntryPoint(py, ctx.path) || (!isTestPath(ctx.path) && runs.some((c) => py.isModuleLevel(c)));
+  if (!script) return;
   const at = runs.find((c) => ctx.isAdded(c.line) && onTriggerLine(ctx, c.line));
   if (!at) return;
   ctx.report(at, {
