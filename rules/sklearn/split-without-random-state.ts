@@ -14,7 +14,9 @@ export default defineCheck((ctx) => {
   if (py.calls.some((c) => GLOBAL_SEEDERS.test(c.name ?? "") && !/^(tensorflow|torch)\./.test(c.name ?? "")))
     return;
   for (const call of py.callsTo(SPLIT)) {
-    if (call.hasSplat) continue;
+    // `**split_kwargs` may carry the seed; `*arrays` cannot (every option is keyword-only).
+    if (call.node.childForFieldName("arguments")?.namedChildren.some((a) => a?.type === "dictionary_splat"))
+      continue;
     const state = call.keywords.get("random_state");
     if (state && state.text !== "None") continue;
     if (boolValue(call.keywords.get("shuffle")) === false) continue;
