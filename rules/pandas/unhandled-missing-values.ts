@@ -1,6 +1,7 @@
 import { isTestPath } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { ctorOf, modelKind } from "../sklearn/_lib.js";
+import { constructorCall } from "../general/_lib.js";
+import { ctorOf, isSupervisedClass, modelKind } from "../sklearn/_lib.js";
 
 const READERS = [
   "pandas.read_csv",
@@ -34,8 +35,25 @@ export default defineCheck((ctx) => {
   if (py.callsTo("sklearn.impute.*", "sklearn.experimental.*").length > 0) return;
   for (const fit of py.methodCalls("fit")) {
     if (!ctx.isAdded(fit.line) || modelKind(py, fit) !== "supervised") continue;
-    const ctor = ctorOf(py, fit.receiver, fit) ?? "";
-    if (NAN_TOLERANT.test(ctor) || /Pipeline|make_pipeline/.test(ctor)) continue;
+    let ctor = ctorOf(py, fit.receiver, fit) ?? "";
+    if (/Pipeline|make_pipeline/.test(ctor)) {
+      // `make_pipeline(StandardScaler(), LogisticRegression())`: the estimator among its steps decides.
+      const built = constructorCall(py, fit.receiver, fit);
+      const step = built
+        ? py
+            .within(py.calls, built)
+            .find(
+              (c) =>
+                c !== built &&
+                c.name !== undefined &&
+                !/Pipeline|make_pipeline/.test(c.name) &&
+                isSupervisedClass(c.name),
+            )
+        : undefined;
+      if (!step?.name) continue;
+      ctor = step.name;
+    }
+    if (NAN_TOLERANT.test(ctor)) continue;
     ctx.report(fit, {
       message:
         `The data read with pandas reaches \`${ctor.split(".").pop()}.fit\` without any missing-value handling: ` +
