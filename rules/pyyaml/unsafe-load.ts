@@ -1,4 +1,5 @@
-import { defineCheck } from "../../src/engine/rule.js";
+import { stringValue } from "../../src/engine/python/helpers.js";
+import { type CheckContext, defineCheck } from "../../src/engine/rule.js";
 
 const UNSAFE_LOADERS = [
   "Loader",
@@ -24,6 +25,8 @@ export default defineCheck((ctx) => {
     "yaml.full_load",
     "yaml.full_load_all",
   )) {
+    // `yaml = YAML(typ="safe"); yaml.load(f)`: a local ruamel object that shadows the module name.
+    if (!call.imported) continue;
     const method = call.name!.slice("yaml.".length);
     const safeName = method.endsWith("_all") ? "safe_load_all" : "safe_load";
     const isLoad = method === "load" || method === "load_all";
@@ -65,4 +68,49 @@ export default defineCheck((ctx) => {
         : undefined;
     ctx.report(call, { message, fix });
   }
+  ruamelUnsafe(ctx);
 });
+
+/**
+ * ruamel.yaml: `YAML(typ="unsafe").load(...)` (the object may be bound to a name first), and the
+ * pre-0.18 module functions `ruamel.yaml.load(...)` with no loader or an unsafe one.
+ */
+function ruamelUnsafe(ctx: CheckContext): void {
+  const { py } = ctx;
+  if (!py.importsModule("ruamel")) return;
+  const unsafeObjects = new Set<string>();
+  const unsafeCalls = py.callsTo("ruamel.yaml.YAML").filter((c) => {
+    const typ = stringValue(c.arg("typ", 0));
+    return typ === "unsafe";
+  });
+  for (const c of unsafeCalls) {
+    const parent = c.node.parent;
+    if (parent?.type === "assignment" && parent.childForFieldName("right")?.id === c.node.id) {
+      const name = parent.childForFieldName("left")?.text.replace(/\s+/g, "");
+      if (name) unsafeObjects.add(name);
+    }
+  }
+  const message =
+    '`YAML(typ="unsafe")` builds arbitrary Python objects from tags in the file, so loading an untrusted file can run code. ' +
+    'Use `YAML(typ="safe")` (or the default round-trip `YAML()`, which builds no arbitrary objects).';
+  for (const call of py.methodCalls("load", "load_all")) {
+    const recv = call.receiver;
+    if (!recv) continue;
+    const direct =
+      recv.type === "call" && unsafeCalls.some((c) => c.start === recv.startIndex && c.end === recv.endIndex);
+    if (direct || unsafeObjects.has(recv.text.replace(/\s+/g, ""))) ctx.report(call, { message });
+  }
+  for (const call of py.callsTo("ruamel.yaml.load", "ruamel.yaml.load_all")) {
+    if (!call.imported || call.hasSplat) continue;
+    const loader = call.arg("Loader", 1);
+    const name = loader ? py.resolve(loader) : undefined;
+    if (loader && !(name && /^ruamel\.yaml\.(?:Loader|UnsafeLoader|CLoader)$/.test(name))) continue;
+    ctx.report(call, {
+      message:
+        "`ruamel.yaml.load` " +
+        (loader ? `with \`${loader.text}\`` : "without a `Loader`") +
+        " builds arbitrary Python objects from tags in the file (and the function is gone in ruamel.yaml 0.18). " +
+        'Use `YAML(typ="safe").load(...)`.',
+    });
+  }
+}
