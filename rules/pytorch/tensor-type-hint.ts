@@ -57,7 +57,17 @@ function elementwise(py: PythonModel, fn: FunctionDef, depth = 0): boolean {
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (!ctx.text.includes("Tensor")) return;
-  const isPlain = (n: Node | undefined) => n !== undefined && py.resolve(n) === "torch.Tensor";
+  // `Optional[torch.Tensor]` and `torch.Tensor | None` say no more about the shape than the bare type.
+  const isPlain = (n: Node | undefined): boolean => {
+    if (!n) return false;
+    const text = n.text.replace(/\s+/g, "");
+    const optional = /^([\w.]+)\[(.+)\]$/.exec(text);
+    const inner =
+      optional && /^(typing\.)?Optional$/.test(py.resolve(optional[1]) ?? optional[1])
+        ? optional[2]
+        : text.replace(/^None\||\|None$/, "");
+    return py.resolve(inner) === "torch.Tensor";
+  };
   const modules = moduleClasses(py);
   if (modules.length === 0) return;
   // Model code: the modules' methods, and the file's top-level functions (attention kernels,
