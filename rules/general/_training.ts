@@ -62,6 +62,8 @@ export function reportingTrainingLoops(ctx: CheckContext): TrainingRun[] {
         site.kind === "loop" &&
         site.loop !== undefined &&
         py.functionAt(site.loop) !== undefined &&
+        // An estimator's own `fit` (scikit-learn style): its caller holds the validation data.
+        !/^_?(partial_)?fit$/.test(py.functionAt(site.loop)!.name) &&
         reports(site.loop),
     )
     .map((site) => ({ site }));
