@@ -1,8 +1,9 @@
+import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
-import { isTestPath } from "../../src/engine/python/helpers.js";
+import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { ctorOf, dataArg, dataRole, modelKind, preprocessorOf, receiverText } from "./_lib.js";
+import { ctorOf, dataArg, dataRole, modelKind, nameRole, preprocessorOf, receiverText } from "./_lib.js";
 
 const FITS = ["fit", "fit_transform", "fit_predict", "fit_resample"];
 // Fitted on held-out data by design: calibrating a prefit model, conformal wrappers.
@@ -29,7 +30,11 @@ export default defineCheck((ctx) => {
     const recv = receiverText(call);
     if (!recv || recv === "self" || /^super\(/.test(recv) || /calib|conformal/i.test(recv)) continue;
     const data = dataArg(call);
-    const role = dataRole(py, data, call);
+    let role = dataRole(py, data, call);
+    // `scaler.fit(np.vstack([X_train, X_test]))`: a refit on train + validation is fine, but a preprocessor
+    // that learns statistics from the test rows leaks them (category vocabularies of encoders aside).
+    const combined = role === "trainval" && !!data && withTestRows(data) && !!preprocessorOf(py, call);
+    if (combined && !/Encoder$/.test(preprocessorOf(py, call)!)) role = "test";
     if (role !== "test" && role !== "val") continue;
     const ctor = ctorOf(py, call.receiver, call);
     if (ctor && anyNameMatches(ctor, [...HELD_OUT_BY_DESIGN, ...STATELESS])) continue;
@@ -37,6 +42,15 @@ export default defineCheck((ctx) => {
     if (modelKind(py, call) === "search") continue;
     const what = role === "test" ? "test" : "validation";
     const prep = preprocessorOf(py, call);
+    if (combined) {
+      ctx.report(call, {
+        message:
+          `This ${prep!.split(".").pop()} is fitted on training and test rows together (\`${data!.text}\`), so ` +
+          "statistics of the test set leak into the features and the test score is optimistic. Fit it on the " +
+          "training split only, then `transform` the test data.",
+      });
+      continue;
+    }
     const subject = prep ? `This ${prep.split(".").pop()}` : `\`${recv}\``;
     ctx.report(call, {
       message:
@@ -67,3 +81,8 @@ export default defineCheck((ctx) => {
     };
   }
 });
+
+/** True when the expression names test rows itself (`X_test` in `np.concatenate([X_train, X_test])`). */
+function withTestRows(data: Node): boolean {
+  return [...namesIn(data)].some((n) => nameRole(n) === "test");
+}
