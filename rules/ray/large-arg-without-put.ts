@@ -133,7 +133,13 @@ function largeOrigin(py: PythonModel, name: string, call: CallSite, models: Set<
   const a = py.lastAssignment(name, call);
   if (a) {
     const value = a.value;
-    if (a.op !== "=" || !value || a.targets.length !== 1) return undefined;
+    if (a.op !== "=" || !value) return undefined;
+    // `X, y = fetch_openml(..., return_X_y=True)`: each part of what a loader returned is data.
+    if (a.targets.length !== 1) {
+      const ctor =
+        value.type === "call" ? py.resolve(value.childForFieldName("function") ?? value) : undefined;
+      return ctor && anyNameMatches(ctor, LARGE_CONSTRUCTORS) ? `from \`${ctor}(...)\`` : undefined;
+    }
     if (value.type === "call") {
       const ctor = py.resolve(value.childForFieldName("function") ?? value);
       if (!ctor) return undefined;
@@ -194,8 +200,8 @@ export default defineCheck((ctx) => {
     ctx.report(call, {
       message:
         `${found.join(", ")} ${found.length > 1 ? "are the same objects" : "is the same object"} on every iteration, ` +
-        "yet passing it to `.remote(...)` serialises it again for each call, and Ray stores a fresh copy in the object " +
-        "store per task. Put it there once before the " +
+        `yet passing ${found.length > 1 ? "them" : "it"} to \`.remote(...)\` serialises ${found.length > 1 ? "them" : "it"} ` +
+        "again for each call, and Ray stores a fresh copy in the object store per task. Put it there once before the " +
         `loop, \`${first}_ref = ray.put(${first})\`, and pass \`${first}_ref\`; tasks receive the object itself (NumPy ` +
         "arrays zero-copy, read-only).",
     });
