@@ -153,6 +153,14 @@ export class Sources {
         ? py.resolve(param.annotation.text.replace(/^Optional\[(.*)\]$/, "$1"))
         : undefined;
       if (type && WEB_REQUEST_TYPES.includes(type)) return { kind: "web", what: "the web request" };
+      // A Django view's `request` (`def upload(request): ... request.body`).
+      if (
+        !type &&
+        name === "request" &&
+        fn?.params[0]?.name === "request" &&
+        py.importsModule("django", "rest_framework")
+      )
+        return { kind: "web", what: "the web request" };
       // A path, query or body parameter of a web route (`@app.post("/read/{fname}")`), unless a
       // dependency provides it.
       if (fn && isRouteHandler(py, fn) && !/^Depends\s*\(|\.Depends\s*\(/.test(param.default?.text ?? ""))
