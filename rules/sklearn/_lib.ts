@@ -226,9 +226,11 @@ export function labelledAsTraining(node: Node, data: readonly string[]): boolean
   return /train/i.test(text);
 }
 
-/** The first argument of `call` that is itself a call of `method` on a model (`m.predict(X)` in a metric). */
+/** The first argument of `call` that is itself an evaluation call on a model (`m.predict(X)` in a metric). */
 export function innerEval(py: PythonModel, call: CallSite): CallSite | undefined {
-  for (const a of [...call.args, ...call.keywords.values()]) {
+  for (let a of [...call.args, ...call.keywords.values()]) {
+    // `m.predict_proba(X)[:, 1]`: the column of positive-class scores.
+    while (a.type === "subscript" && a.childForFieldName("value")) a = a.childForFieldName("value")!;
     const inner = py.calls.find((c) => c.node.id === a.id);
     if (inner?.method && EVAL_METHODS.has(inner.method)) return inner;
   }

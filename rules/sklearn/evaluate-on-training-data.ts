@@ -103,7 +103,10 @@ export default defineCheck((ctx) => {
     const direct = py.calls.find((m) => isMetricCall(m) && innerEval(py, m) === e);
     if (direct) return direct;
     const a = assignmentOf(py, e);
-    if (a?.targets.length !== 1 || a.value?.id !== e.node.id) return undefined;
+    let value = a?.value;
+    while (value?.type === "subscript" && value.childForFieldName("value"))
+      value = value.childForFieldName("value")!;
+    if (a?.targets.length !== 1 || value?.id !== e.node.id) return undefined;
     const name = a.targets[0];
     return py.calls.find(
       (m) =>
