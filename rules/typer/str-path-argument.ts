@@ -5,6 +5,8 @@ import { baseType, cliParams, commands } from "./_lib.js";
 // Parameter names that mean a local filesystem path (`profile` is not one, `*_url` is remote).
 const PATH_NAME =
   /(?:^|_)(?:path|paths|file|files|filename|filenames|fname|filepath|dir|dirs|directory|folder)$|^(?:out|log|save|work|input|output|data|ckpt|model|root|cache|src|dst|in)(?:dir|file|path)$|^(?:config|cfg|conf|config_file)$/i;
+// Names glued together without an underscore: `exportdir`, `imagefile`, `weightspath` (not `profile`).
+const GLUED_PATH_NAME = /^(?!pro(?:file|files)$)[a-z]+(?:dir|dirs|path|paths|file|files)$/i;
 const STR_TYPE = /^(?:str|builtins\.str)$/;
 const CONFIG_NAME = /^(?:config|cfg|conf)$/i;
 const REMOTE = /^[a-z][\w+.-]*:\/\//i;
@@ -22,7 +24,8 @@ export default defineCheck((ctx) => {
       const helpText = literal(p.info?.keywords.get("help"));
       const saysPath = helpText?.kind === "str" && PATH_HELP.test(helpText.value);
       // `model_name_or_path` takes Hub ids as well as paths.
-      if (!(PATH_NAME.test(p.param.name) || saysPath) || p.param.name.includes("_or_")) continue;
+      const pathName = PATH_NAME.test(p.param.name) || GLUED_PATH_NAME.test(p.param.name);
+      if (!(pathName || saysPath) || p.param.name.includes("_or_")) continue;
       // Remote locations (`s3://...`, `gs://...`, URLs) are rightly strings.
       const def = literal(p.default);
       if (def?.kind === "str" && REMOTE.test(def.value)) continue;
