@@ -210,6 +210,44 @@ function columnList(
   return out;
 }
 
+/**
+ * True for every column of `frame`: `df.columns`, `df.columns.tolist()`, `list(df.columns)`, or a
+ * name bound to one of those and not edited afterwards (`cols.remove("y")`).
+ */
+function allColumns(py: PythonModel, node: Node, frame: string, at: Node): boolean {
+  const isColumns = (n: Node | null | undefined): boolean => {
+    if (!n) return false;
+    if (n.type === "attribute") {
+      const attr = n.childForFieldName("attribute")?.text;
+      const obj = n.childForFieldName("object");
+      if (attr === "columns") return obj?.text === frame;
+      return attr === "values" && isColumns(obj);
+    }
+    if (n.type !== "call") return false;
+    const fn = n.childForFieldName("function");
+    const args = n.childForFieldName("arguments")?.namedChildren.filter((c) => c?.type !== "comment") ?? [];
+    if (fn?.type === "identifier" && fn.text === "list" && args.length === 1) return isColumns(args[0]);
+    const method = fn?.type === "attribute" ? fn.childForFieldName("attribute")?.text : undefined;
+    return (
+      (method === "tolist" || method === "to_list") &&
+      args.length === 0 &&
+      isColumns(fn?.childForFieldName("object"))
+    );
+  };
+  if (isColumns(node)) return true;
+  if (node.type !== "identifier") return false;
+  const a = py.lastAssignment(node.text, at);
+  if (a?.op !== "=" || a.targets.length !== 1 || !isColumns(a.value)) return false;
+  return !py.calls.some(
+    (c) =>
+      c.start > a.end &&
+      c.end <= at.startIndex &&
+      c.receiver?.text === node.text &&
+      c.method !== undefined &&
+      LIST_EDITS.has(c.method),
+  );
+}
+
 /** True when the key is in the list; undefined when the list mixes spellings and cannot tell. */
 function listHas(list: string[], key: string): boolean | undefined {
   if (list.includes(key)) return true;
@@ -256,6 +294,8 @@ function tracedFeatures(
     const frame = expr.childForFieldName("value");
     const subs = expr.childrenForFieldName("subscript").filter((c): c is Node => !!c);
     if (frame?.type !== "identifier" || subs.length !== 1) return undefined;
+    if (allColumns(py, subs[0], frame.text, expr))
+      return { frame: frame.text, expr, frameNode: frame, assignment };
     if (subs[0].type !== "list" && subs[0].type !== "identifier") return undefined;
     const kept = columnList(py, subs[0], expr, false, consts);
     return kept ? { frame: frame.text, expr, frameNode: frame, kept, assignment } : undefined;
@@ -362,7 +402,12 @@ export default defineCheck((ctx) => {
         : `the features are the whole frame \`${target.frame}\`, which still holds the target ${col}`;
     const label = target.assignment ? ` (the label on line ${target.assignment.line})` : "";
     // The fix rewrites the frame where it is read, so only when that is the reported statement.
-    const whole = !feats.kept && !feats.dropped && (site === feats.assignment || !feats.assignment);
+    // Not for `df[all_cols]`: the dropped frame would no longer have every column the list names.
+    const whole =
+      !feats.kept &&
+      !feats.dropped &&
+      feats.expr.type !== "subscript" &&
+      (site === feats.assignment || !feats.assignment);
     ctx.report(site, {
       message:
         `Here ${how}${label}: the model can read the answer from its inputs, so its scores look far better than ` +
