@@ -1203,6 +1203,20 @@ function resolveLoopVar(py: PythonModel, chain: Chain, at: Span, depth: number):
   return out;
 }
 
+/** A loop over a module's parameters or submodules (`for p in model.backbone.parameters()`), the usual way to freeze. */
+export function walksModules(loop: Loop): boolean {
+  if (loop.kind !== "for" || !loop.iter) return false;
+  let n: Node | null = loop.iter;
+  while (
+    n?.type === "call" &&
+    /^(enumerate|list|tqdm|reversed)$/.test(n.childForFieldName("function")?.text ?? "")
+  ) {
+    n = n.childForFieldName("arguments")?.namedChildren[0] ?? null;
+  }
+  const f = n?.type === "call" ? n.childForFieldName("function") : null;
+  return f?.type === "attribute" && MODULE_WALKS.has(f.childForFieldName("attribute")?.text ?? "");
+}
+
 /** The modules a loop walks: `X.parameters()`, `enumerate(X.children())`, `[model.a, model.b]`, `model.layers[:6]`. */
 function iterModules(iter: Node): Node[] {
   let n: Node | null = iter;

@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { covers, gradToggles, isOptimizerClass, moduleChain } from "./_loop.js";
+import { covers, gradToggles, isOptimizerClass, moduleChain, walksModules } from "./_loop.js";
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -22,9 +22,22 @@ export default defineCheck((ctx) => {
     if (freezes.length === 0) continue;
     const later = related.filter((t) => t.at.start > opt.end);
     // Unfreezing later (or freezing in stages inside a loop) needs every parameter in the optimiser.
-    if (later.some((t) => !t.frozen || py.loopsAt(t.at).some((l) => l.start > opt.end))) continue;
+    if (later.some((t) => !t.frozen || py.loopsAt(t.at).some((l) => l.start > opt.end && !walksModules(l))))
+      continue;
     const name = source.module.text.replace(/\s+/g, "");
-    if (!source.filtered) {
+    const after = freezes.filter((t) => t.at.start > opt.end && py.functionAt(t.at) === py.functionAt(opt));
+    if (!source.filtered && after.length > 0 && after.length === freezes.length) {
+      // Every freeze comes after the optimiser: the freeze is the line out of order.
+      for (const t of after) {
+        ctx.report(t.at, {
+          message:
+            `This freeze runs after the optimiser on line ${opt.line} was built from every parameter of \`${name}\`, ` +
+            "so the optimiser still holds the frozen ones and keeps applying weight decay and momentum to any that " +
+            "hold a gradient. Freeze first, then build the optimiser from the trainable parameters only: " +
+            `\`filter(lambda p: p.requires_grad, ${name}.parameters())\`.`,
+        });
+      }
+    } else if (!source.filtered) {
       const first = freezes[0];
       const fixable = freezes.every((t) => t.at.end <= opt.start) && params === source.call;
       ctx.report(opt, {
