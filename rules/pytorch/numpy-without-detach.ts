@@ -118,7 +118,12 @@ const TENSOR_FACTORIES =
   /^torch\.(tensor|zeros|ones|randn|rand|empty|full|arange|linspace|eye|zeros_like|ones_like|randn_like|rand_like|empty_like|full_like)$/;
 
 /** Why a value is in the graph; `via` is the line of the call that passed it into a helper. */
-type Origin = { kind: "output" | "loss" | "parameter" | "leaf"; text: string; via?: number };
+type Origin = {
+  kind: "output" | "loss" | "parameter" | "leaf";
+  text: string;
+  via?: number;
+  appended?: number;
+};
 
 class Tracer {
   private readonly seen = new Set<number>();
@@ -172,7 +177,22 @@ class Tracer {
     // A value computed with gradients off carries no graph, wherever it is used later.
     if (gradDisabledAt(py, binding)) return undefined;
     this.seen.add(binding.start);
+
+    if (binding.value.type === "list" && binding.value.namedChildren.length === 0)
+      return this.appendedTo(name, binding, at, depth);
     return this.origin(binding.value, binding, depth + 1);
+  }
+
+  /** `losses = []` then `losses.append(loss)`: the list holds whatever was appended with gradients on. */
+  private appendedTo(name: string, binding: Span, at: Span, depth: number): Origin | undefined {
+    const fn = this.py.functionAt(binding);
+    for (const call of this.py.methodCalls("append")) {
+      if (call.receiver?.text !== name || call.start < binding.end || call.start >= at.start) continue;
+      if (this.py.functionAt(call) !== fn || gradDisabledAt(this.py, call)) continue;
+      const o = this.origin(call.args[0], call, depth + 1);
+      if (o) return { ...o, appended: call.line };
+    }
+    return undefined;
   }
 
   /**
@@ -334,6 +354,14 @@ export default defineCheck((ctx) => {
     if (!arg || skipped(call, arg)) continue;
     const origin = new Tracer(py).origin(arg, call);
     if (!origin) continue;
+    if (origin.appended) {
+      ctx.report(call, {
+        message:
+          `\`${arg.text}\` holds tensors appended on line ${origin.appended}, and each ${WHAT[origin.kind](origin.text)}: \`${call.callee.text}\` on the list raises "Can't call numpy() on Tensor that requires grad" ` +
+          "(and fails for CUDA tensors). Append `loss.item()` for scalars, or `t.detach().cpu()` for tensors.",
+      });
+      continue;
+    }
     ctx.report(call, {
       message:
         `\`${arg.text.length > 40 ? "This tensor" : arg.text}\` ${WHAT[origin.kind](origin.text)}: \`${call.callee.text}\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
