@@ -1,13 +1,18 @@
 import type { Node } from "web-tree-sitter";
 import { assignmentOf } from "../../src/engine/python/flow.js";
-import { isTestPath } from "../../src/engine/python/helpers.js";
-import type { CallSite, Loop } from "../../src/engine/python/model.js";
+import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
+import { type CallSite, type Loop, spanOf } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { dataArg, dataRole, isMetricCall, modelKind, receiverText } from "./_lib.js";
 
 // Picking the winner from collected scores: `np.argmax(test_scores)`, `max(scores)`, `scores.index(...)`.
 const PICK_FUNCTIONS = /(^|\.)(max|min|argmax|argmin|nanargmax|nanargmin|amax|amin|nanmax|nanmin)$/;
 const PICK_METHODS = /^(index|idxmax|idxmin|argmax|argmin|max|min)$/;
+const CROSS_VALIDATION = [
+  "sklearn.model_selection.cross_val_score",
+  "sklearn.model_selection.cross_validate",
+  "sklearn.model_selection.cross_val_predict",
+];
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -44,12 +49,15 @@ export default defineCheck((ctx) => {
       );
   }
 
-  // A loop over candidate settings that keeps whichever scores best on the test set.
+  // A loop over candidate settings that keeps whichever scores best on the test set: it refits a model per
+  // setting, or the setting goes straight into the score (a decision threshold, `proba > t`).
   for (const loop of py.loops) {
     if (loop.kind !== "for" || /epoch/i.test(loop.target?.text ?? "")) continue;
     const calls = py.callsIn(loop.node);
-    if (!calls.some((c) => c.method === "fit")) continue;
+    const refits = calls.some((c) => c.method === "fit");
+    const setting = loop.target ? namesIn(loop.target) : new Set<string>();
     for (const e of testEvaluations(calls)) {
+      if (!refits && !usesSetting(e, setting)) continue;
       if (py.loopsAt(e)[0] !== loop || !selectsBest(loop, e)) continue;
       report(
         e,
@@ -60,6 +68,44 @@ export default defineCheck((ctx) => {
     }
   }
 
+  // The same as a comprehension: `scores = [f1_score(y_test, proba > t) for t in thresholds]`, then the best.
+  for (const comp of py.tree.rootNode.descendantsOfType("list_comprehension")) {
+    if (!comp) continue;
+    const clause = comp.namedChildren.find((c) => c?.type === "for_in_clause");
+    const target = clause?.childForFieldName("left");
+    const body = comp.childForFieldName("body");
+    if (!target || !body || /epoch/i.test(target.text)) continue;
+    const setting = namesIn(target);
+    const calls = py.callsIn(body);
+    const refits = calls.some((c) => c.method === "fit");
+    const a = assignmentOf(py, spanOf(comp));
+    if (a?.value?.id !== comp.id || a.targets.length !== 1) continue;
+    const scores = a.targets[0];
+    const scope = py.functionAt(a);
+    const picked = py.calls.some(
+      (c) =>
+        c.start > a.end &&
+        py.functionAt(c) === scope &&
+        ((PICK_FUNCTIONS.test(c.name ?? "") && c.args.some((x) => x.text === scores)) ||
+          (PICK_METHODS.test(c.method ?? "") && receiverText(c) === scores)),
+    );
+    if (!picked) continue;
+    for (const e of testEvaluations(calls)) {
+      if (!refits && !usesSetting(e, setting)) continue;
+      report(
+        e,
+        "Candidates are compared on the test set in this comprehension and the best one is kept, so the test set " +
+          "picks the winner and its score is no longer an unbiased estimate. Compare candidates on a validation " +
+          "split or with cross-validation, and touch the test set once, for the chosen setting.",
+      );
+    }
+  }
+
+  /** True when a score's arguments read the loop's own setting (`f1_score(y_test, proba > t)`). */
+  function usesSetting(e: CallSite, setting: Set<string>): boolean {
+    return [...e.args, ...e.keywords.values()].some((a) => [...namesIn(a)].some((n) => setting.has(n)));
+  }
+
   /** Scores, evaluations and metrics computed on test-role data. */
   function testEvaluations(calls: CallSite[]): CallSite[] {
     return calls.filter((c) => {
@@ -67,6 +113,8 @@ export default defineCheck((ctx) => {
         return modelKind(py, c) !== undefined && dataRole(py, dataArg(c), c) === "test";
       if (isMetricCall(c))
         return [...c.args, ...c.keywords.values()].some((a) => dataRole(py, a, c) === "test");
+      // `cross_val_score(model, X_test, y_test)`: cross-validation run inside the test set.
+      if (c.is(...CROSS_VALIDATION)) return dataRole(py, c.arg("X", 1), c) === "test";
       return false;
     });
   }
