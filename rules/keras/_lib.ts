@@ -241,7 +241,30 @@ export function outputLayer(calls: Calls, model: CallSite): CallSite | undefined
     if (applied.callee.type === "call") return calls.of(applied.callee);
     return undefined;
   }
-  return undefined;
+  return subclassOutputLayer(calls, model);
+}
+
+/**
+ * A local `keras.Model` subclass whose `call` ends in `return self.head(x)`: the layer assigned to
+ * `self.head` (once) in the class.
+ */
+function subclassOutputLayer(calls: Calls, model: CallSite): CallSite | undefined {
+  const py = calls.py;
+  if (model.imported || model.callee.type !== "identifier") return undefined;
+  const cls = subclassesOf(py, FUNCTIONAL).find((c) => c.name === model.name);
+  const call = cls?.method("call");
+  if (!cls || !call) return undefined;
+  const returns = call.body
+    .descendantsOfType("return_statement")
+    .filter((r) => r && py.functionAt(r) === call);
+  if (returns.length !== 1 || !returns[0]) return undefined;
+  const applied = calls.of(returns[0].namedChildren[0] ?? undefined);
+  const callee = applied?.callee.text.replace(/\s+/g, "");
+  if (!applied || !callee || !/^self\.\w+$/.test(callee)) return undefined;
+  const assigns = py
+    .assignmentsIn(cls)
+    .filter((a) => a.op === "=" && a.targets.length === 1 && a.targets[0] === callee);
+  return assigns.length === 1 ? calls.of(assigns[0].value) : undefined;
 }
 
 export interface LossSpec {
