@@ -37,12 +37,30 @@ const REPORTS =
   /^(print|log|log_metric|log_metrics|add_scalar|add_scalars|info|debug|set_postfix|set_description|write|echo)$/;
 
 /**
+ * The training runs inside the functions of a library module (no entry point, not a test): a
+ * `train(model, loader, epochs)` helper or a Keras `fit` wrapped in one. An estimator's own `fit`
+ * method (scikit-learn style) is left out: its caller decides how it is validated and stopped.
+ */
+export function libraryTrainingRuns(ctx: CheckContext): TrainingRun[] {
+  const { py } = ctx;
+  if (isTestPath(ctx.path) || isEntryPoint(py, ctx.path)) return [];
+  return trainingSites(py)
+    .filter((site) => {
+      const fn = py.functionAt(site.at);
+      return fn !== undefined && !/^_?(partial_)?fit$/.test(fn.name);
+    })
+    .map((site) => ({
+      site,
+      trainer: site.kind === "lightning" || site.kind === "hf" ? receiverCall(py, site.call!) : undefined,
+    }));
+}
+
+/**
  * Epoch loops of a library module (no entry point) that report a training loss or accuracy every
  * epoch: a `train(model, loader, epochs)` helper is a whole training run even when another file runs it.
  */
 export function reportingTrainingLoops(ctx: CheckContext): TrainingRun[] {
   const { py } = ctx;
-  if (isTestPath(ctx.path) || isEntryPoint(py, ctx.path)) return [];
   const reports = (loop: Loop): boolean => {
     // Names holding the loss or accuracy in the loop: `total += loss.item()`, `acc = correct / n`.
     const held = new Set(
@@ -56,17 +74,9 @@ export function reportingTrainingLoops(ctx: CheckContext): TrainingRun[] {
       return /loss|acc/i.test(c.argsNode.text) || [...namesIn(c.argsNode)].some((n) => held.has(n));
     });
   };
-  return trainingSites(py)
-    .filter(
-      (site) =>
-        site.kind === "loop" &&
-        site.loop !== undefined &&
-        py.functionAt(site.loop) !== undefined &&
-        // An estimator's own `fit` (scikit-learn style): its caller holds the validation data.
-        !/^_?(partial_)?fit$/.test(py.functionAt(site.loop)!.name) &&
-        reports(site.loop),
-    )
-    .map((site) => ({ site }));
+  return libraryTrainingRuns(ctx).filter(
+    (run) => run.site.kind === "loop" && run.site.loop !== undefined && reports(run.site.loop),
+  );
 }
 
 /** The call that built a method call's receiver: `Trainer(...)` for `trainer.fit(...)` or `Trainer(...).fit(...)`. */

@@ -1,7 +1,13 @@
 import type { Node } from "web-tree-sitter";
 import { defineCheck } from "../../src/engine/rule.js";
 import { firstReportable } from "./_lib.js";
-import { mentionsHeldOut, trainingRuns, visibleCallbacks, withoutValidationLoss } from "./_training.js";
+import {
+  libraryTrainingRuns,
+  mentionsHeldOut,
+  trainingRuns,
+  visibleCallbacks,
+  withoutValidationLoss,
+} from "./_training.js";
 
 // Hand-written early stopping has many spellings; any of these words means the run can stop on
 // its own: a patience counter, an `EarlyStopping` callback, `trainer.should_stop`, a stale-epoch count.
@@ -25,7 +31,10 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   if (STOPS.test(ctx.text) || withoutValidationLoss(ctx.text)) return;
   const candidates: { line: number }[] = [];
-  for (const run of trainingRuns(ctx)) {
+  // A library training helper counts once it validates: the stopping logic then belongs next to
+  // its validation pass, which the calling script cannot reach. Without one, the caller decides.
+  const library = mentionsHeldOut(ctx.text) ? libraryTrainingRuns(ctx) : [];
+  for (const run of [...trainingRuns(ctx), ...library]) {
     const { kind, loop, call } = run.site;
     if (kind === "loop" && loop) {
       // A `for epoch in range(...)` with any `break` inside may already stop early.
