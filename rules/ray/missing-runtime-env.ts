@@ -1,3 +1,4 @@
+import type { Node } from "web-tree-sitter";
 import { stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
@@ -15,13 +16,20 @@ function remoteAddress(address: string): boolean {
   return /^[\w.-]+:\d+$/.test(address);
 }
 
+/** An f-string that builds a Ray Client address, `f"ray://{head}:10001"`, shown as written. */
+function clientTemplate(node: Node | undefined): string | undefined {
+  if (node?.type !== "string") return undefined;
+  const m = /^[fF][rR]?(["'])(ray:\/\/.*)\1$/s.exec(node.text);
+  return m ? m[2] : undefined;
+}
+
 /**
  * The address as written: a string argument, or a name bound to a string once, in the same
  * function or at module level (`address = "10.0.0.5:6379"` then `ray.init(address)`).
  */
 function writtenAddress(py: PythonModel, call: CallSite): string | undefined {
   const node = initAddress(call);
-  if (node?.type !== "identifier") return stringValue(node);
+  if (node?.type !== "identifier") return stringValue(node) ?? clientTemplate(node);
   const local = py.lastAssignment(node.text, call);
   if (local) return local.targets.length === 1 ? stringValue(local.value) : undefined;
   const bindings = py.assignments.filter((a) => a.targets.includes(node.text));
