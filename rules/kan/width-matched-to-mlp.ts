@@ -1,4 +1,6 @@
+import type { Node } from "web-tree-sitter";
 import { literal, numberValue } from "../../src/engine/python/helpers.js";
+import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { kanModels, widthOf } from "./_lib.js";
 
@@ -6,15 +8,37 @@ import { kanModels, widthOf } from "./_lib.js";
 const COUNTS_PARAMS =
   /numel\s*\(|count_\w*param|num_param|n_params|n_parameters|param_count|parameters_count|\b(kan|mlp)_?params\b|torchinfo|summary\s*\(/i;
 const LINEAR = ["torch.nn.Linear", "keras.layers.Dense"];
+// Calls that build the MLP baseline: `MLP(widths)`, `make_mlp(...)`, `FeedForward(...)`.
+const MLP_BUILDER = /(^|[._])(mlp|MLP|Mlp)\w*$|(^|\.)(\w*_mlp|FeedForward|Perceptron)\w*$/;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const models = kanModels(py);
   if (models.length === 0 || COUNTS_PARAMS.test(ctx.text)) return;
   const mlpHidden = mlpHiddenSizes();
-  if (mlpHidden.size === 0) return;
   for (const { ctor } of models) {
-    const width = widthOf(ctor);
+    // `widths = [4, 16, 1]` handed to both the KAN and an MLP builder: the same widths by construction.
+    const widthArg = ctor.arg("width", 0);
+    if (widthArg?.type === "identifier" || widthArg?.type === "attribute") {
+      const shared = py.calls.find(
+        (c) =>
+          c !== ctor &&
+          MLP_BUILDER.test(c.callee.text) &&
+          [...c.args, ...c.keywords.values()].some((a) => a.text === widthArg.text),
+      );
+      if (shared) {
+        ctx.report(widthArg, {
+          message:
+            `This KAN takes its widths from \`${widthArg.text}\`, the same list the MLP baseline is built from, but a ` +
+            "KAN edge carries a whole spline (about grid + k coefficients) where an MLP edge has one weight, so the KAN " +
+            "has many times more parameters. Compare models at equal parameter counts (report `sum(p.numel() for p " +
+            "in model.parameters())` for both).",
+        });
+        continue;
+      }
+    }
+    if (mlpHidden.size === 0) continue;
+    const width = widthOf(ctor) ?? resolvedWidth(widthArg, ctor);
     if (!width || width.sizes.length < 3) continue;
     const hidden = width.sizes.slice(1, -1);
     if (!hidden.every((h) => h !== undefined && mlpHidden.has(h))) continue;
@@ -25,6 +49,17 @@ export default defineCheck((ctx) => {
         "times more parameters. Compare models at equal parameter counts (report `sum(p.numel() for p in " +
         "model.parameters())` for both).",
     });
+  }
+
+  /** A width given as a name bound to a literal list (`WIDTHS = [2, 16, 1]`). */
+  function resolvedWidth(node: Node | undefined, at: CallSite): ReturnType<typeof widthOf> {
+    if (node?.type !== "identifier") return undefined;
+    const value = (py.lastAssignment(node.text, at) ?? py.lastAssignment(node.text, 0x7fffffff))?.value;
+    if (value?.type !== "list") return undefined;
+    const sizes = (value.namedChildren.filter((c) => c && c.type !== "comment") as Node[]).map((c) =>
+      numberValue(c),
+    );
+    return { node, sizes };
   }
 
   /** Hidden sizes of MLPs built in the file: `nn.Linear(a, b)` outputs, pykan's `MLP(width=...)`, sklearn's layers. */
