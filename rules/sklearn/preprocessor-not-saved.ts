@@ -1,10 +1,10 @@
 import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
-import { assignmentOf, constructorOf, rootName } from "../../src/engine/python/flow.js";
+import { assignmentOf, rootName } from "../../src/engine/python/flow.js";
 import { dotted, isTestPath, namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { fittedPreprocessor, isEstimatorClass, modelKind, receiverText } from "./_lib.js";
+import { ctorOf, fittedPreprocessor, isEstimatorClass, modelKind, receiverText } from "./_lib.js";
 
 const SAVES = ["joblib.dump", "pickle.dump", "torch.save", "cloudpickle.dump", "dill.dump", "skops.io.dump"];
 const MLFLOW_SAVES = ["mlflow.*.log_model", "mlflow.*.save_model"];
@@ -101,7 +101,8 @@ export default defineCheck((ctx) => {
         return !!v && isModel(v, save, depth + 1);
       });
     if (obj.type === "call") return /state_dict\s*\(\s*\)$/.test(obj.text);
-    const ctor = constructorOf(py, obj, save);
+    // `clf = LogisticRegression().fit(X, y)` names the estimator too (`ctorOf` follows the `fit` chain).
+    const ctor = ctorOf(py, obj, save);
     if (ctor && anyNameMatches(ctor, PIPELINES)) return false;
     if (ctor) return isEstimatorClass(ctor) || /^(torch\.nn|keras)\./.test(ctor);
     return obj.type === "identifier" || obj.type === "attribute" ? MODEL_NAME.test(obj.text) : false;
