@@ -4,7 +4,7 @@ import { isTrainingLoader, reviewableLoaders } from "./_tensors.js";
 
 // Data that is sequential on purpose: an explicit `shuffle=False` there is a decision, not a slip.
 const SEQUENTIAL_DATA =
-  /time[ _-]?series|timeseries|forecast|lookback|look_back|horizon|seq(uence)?_len|window_size|\bwindow(_len(gth)?)?\s*=|(Window|Sequence)\w*Dataset|\w_series\b|n_(past|future)\b|sliding|lag_?\d|rolling\(|parse_dates|to_datetime|temporal|chronolog/i;
+  /time[ _-]?series|timeseries|forecast|lookback|look_back|horizon|seq(uence)?_len|window_size|\bwindow(_len(gth)?)?\s*=|(Window|Sequence)\w*Dataset|\w_series\b|n_(past|future)\b|time_?steps|n_steps_(in|out)|\bstocks?\b|sliding|lag_?\d|rolling\(|parse_dates|to_datetime|temporal|chronolog/i;
 // Iterable and streaming datasets cannot be shuffled by the loader (it raises); they shuffle themselves.
 const ITERABLE_DATA =
   /IterableDataset|to_iterable_dataset\(|webdataset|\bwds\.|streaming\s*=\s*True|\.shuffle\(\s*(buffer_size|seed)/;
