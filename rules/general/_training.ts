@@ -56,8 +56,9 @@ export function libraryTrainingRuns(ctx: CheckContext): TrainingRun[] {
 }
 
 /**
- * Epoch loops of a library module (no entry point) that report a training loss or accuracy every
- * epoch: a `train(model, loader, epochs)` helper is a whole training run even when another file runs it.
+ * Training runs of a library module (no entry point) that report a training loss or accuracy every
+ * epoch: an epoch loop that prints or logs it, a Keras or Lightning `fit`. A `train(model, loader,
+ * epochs)` helper is a whole training run even when another file runs it.
  */
 export function reportingTrainingLoops(ctx: CheckContext): TrainingRun[] {
   const { py } = ctx;
@@ -74,9 +75,12 @@ export function reportingTrainingLoops(ctx: CheckContext): TrainingRun[] {
       return /loss|acc/i.test(c.argsNode.text) || [...namesIn(c.argsNode)].some((n) => held.has(n));
     });
   };
-  return libraryTrainingRuns(ctx).filter(
-    (run) => run.site.kind === "loop" && run.site.loop !== undefined && reports(run.site.loop),
-  );
+  return libraryTrainingRuns(ctx).filter((run) => {
+    const { kind, loop } = run.site;
+    // Keras `fit` and Lightning print or log the training loss every epoch themselves.
+    if (kind === "keras" || kind === "lightning") return true;
+    return kind === "loop" && loop !== undefined && reports(loop);
+  });
 }
 
 /** The call that built a method call's receiver: `Trainer(...)` for `trainer.fit(...)` or `Trainer(...).fit(...)`. */
