@@ -1,4 +1,5 @@
 import { literal } from "../../src/engine/python/helpers.js";
+import type { FunctionDef, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { type CliParam, cliParams, commands } from "./_lib.js";
 
@@ -10,6 +11,21 @@ const SHARED =
   /^(?:(?:train_|eval_|per_device_train_|micro_)?batch_size|bs|hidden_(?:size|dim)|(?:num|n)_(?:layers|heads|blocks)|embed(?:ding)?_dim|d_model|n_estimators|max_depth|step_size|patience)$/i;
 const TRAINING_COMMAND = /train|fit|tune|sweep|search|experiment|optimi[sz]e/i;
 
+// Calls that show a command trains: `train(...)`, `trainer.fit(...)`, `loss.backward()`, an optimizer.
+const TRAINING_CALL =
+  /^(?!train_test_split$)(?:train(?:_\w+)?|\w+_train|fit|fit_model|backward|run_training)$/;
+
+function trainsInBody(py: PythonModel, fn: FunctionDef): boolean {
+  return py
+    .callsIn(fn.body)
+    .some(
+      (c) =>
+        TRAINING_CALL.test(c.method ?? c.name ?? "") ||
+        (c.imported &&
+          c.is("torch.optim.*", "keras.optimizers.*", "lightning.pytorch.Trainer", "transformers.Trainer")),
+    );
+}
+
 function literalDefault(p: CliParam): string | undefined {
   const lit = literal(p.default);
   if (lit?.kind === "num") return lit.text;
@@ -20,7 +36,10 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   for (const cmd of commands(py)) {
     const params = cliParams(py, cmd.fn).filter((p) => literalDefault(p));
-    const training = params.some((p) => TRAINING.test(p.param.name)) || TRAINING_COMMAND.test(cmd.fn.name);
+    const training =
+      params.some((p) => TRAINING.test(p.param.name)) ||
+      TRAINING_COMMAND.test(cmd.fn.name) ||
+      trainsInBody(py, cmd.fn);
     if (!training) continue;
     const hits = params.filter((p) => TRAINING.test(p.param.name) || SHARED.test(p.param.name));
     if (hits.length === 0) continue;
