@@ -2,6 +2,7 @@ import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
 import {
   assignmentOf,
+  constructorOf,
   followNames,
   rootName,
   type SplitCall,
@@ -9,7 +10,7 @@ import {
   splitOutputs,
   splitReads,
 } from "../../src/engine/python/flow.js";
-import { namesIn } from "../../src/engine/python/helpers.js";
+import { namesIn, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { dataNames, FIT_METHODS, methodSite, PREPROCESSORS, preprocessorOf } from "./_lib.js";
@@ -40,12 +41,47 @@ function selfPreprocessorOf(py: PythonModel, call: CallSite): string | undefined
   return found && anyNameMatches(found, PREPROCESSORS) && /\.[A-Z_a-z]\w*$/.test(found) ? found : undefined;
 }
 
+const LABEL_ENCODER = "sklearn.preprocessing.LabelEncoder";
+
+/**
+ * A `LabelEncoder` used as a feature encoder: `df["city"] = le.fit_transform(df["city"])`, written
+ * back into a frame column that the file never treats as the label (no `drop`/`pop` of it, no
+ * `y = df["city"]`). On the label column it only learns class names and is left alone.
+ */
+function featureLabelEncoder(py: PythonModel, text: string, call: CallSite): string | undefined {
+  if (call.method !== "fit" && call.method !== "fit_transform") return undefined;
+  if (constructorOf(py, call.receiver, call) !== LABEL_ENCODER) return undefined;
+  const own = assignmentOf(py, call);
+  const arg = call.args[0];
+  if (own?.targets.length !== 1 || !/^\w+\s*\[/.test(own.targets[0]) || arg?.type !== "subscript")
+    return undefined;
+  const subs = arg.childrenForFieldName("subscript").filter((c): c is Node => !!c);
+  const key = subs.length === 1 ? stringValue(subs[0]) : undefined;
+  // A column named by a loop variable (`for col in cat_cols`) is a feature column.
+  if (key === undefined) {
+    const name = subs.length === 1 && subs[0].type === "identifier" ? subs[0].text : undefined;
+    const loopVar =
+      name !== undefined &&
+      !/target|label/i.test(name) &&
+      py.loopsAt(call).some((l) => l.kind === "for" && l.node.childForFieldName("left")?.text === name);
+    return loopVar ? LABEL_ENCODER : undefined;
+  }
+  const k = key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const q = `["']${k}["']`;
+  const asLabel = new RegExp(
+    `\\b(drop|pop)\\s*\\([^)]*${q}|\\b(y|y_\\w*|target\\w*|labels?)\\s*=\\s*\\w+\\s*\\[\\s*${q}\\s*\\]|\\b(TARGET|LABEL)\\w*\\s*=\\s*${q}`,
+    "i",
+  );
+  return asLabel.test(text) ? undefined : LABEL_ENCODER;
+}
+
 // Encoders of categories: fitted on the labels they only learn the class names, which is no leak.
 const CATEGORY_ENCODERS = [
   "sklearn.preprocessing.OneHotEncoder",
   "sklearn.preprocessing.OrdinalEncoder",
   "keras.layers.StringLookup",
   "keras.layers.IntegerLookup",
+  LABEL_ENCODER,
 ];
 
 /** Like `splitReads`, but leaving out the label: the last of two or more data arguments. */
@@ -59,7 +95,11 @@ export default defineCheck((ctx) => {
   const splits = splitCalls(py);
   if (splits.length === 0) return;
   for (const call of py.calls) {
-    const ctor = preprocessorOf(py, call) ?? selfPreprocessorOf(py, call) ?? vocabularyBuild(call);
+    const ctor =
+      preprocessorOf(py, call) ??
+      selfPreprocessorOf(py, call) ??
+      vocabularyBuild(call) ??
+      featureLabelEncoder(py, ctx.text, call);
     if (!ctor) continue;
     const data: Node | undefined =
       call.arg("X", 0) ??
