@@ -57,8 +57,11 @@ export default defineCheck((ctx) => {
       ctx.report(hit.param.node, {
         message:
           `\`${cmd.fn.name}\` bakes ${sameLine.length > 1 ? "training hyperparameter defaults" : "a training hyperparameter default"} into its CLI (${list}${more}). ` +
-          "A run started without the flag silently uses this value, which then lives in the code instead of in the experiment's config. " +
-          "Keep the value in a config file the command loads, default the option to `None`, and let the flag override the config only when it is given.",
+          (sameLine.length > 1
+            ? "A run started without the flags silently uses these values, which then live in the code instead of in the experiment's config. " +
+              "Keep the values in a config file the command loads, default the options to `None`, and let a flag override the config only when it is given."
+            : "A run started without the flag silently uses this value, which then lives in the code instead of in the experiment's config. " +
+              "Keep the value in a config file the command loads, default the option to `None`, and let the flag override the config only when it is given."),
       });
     }
   }
