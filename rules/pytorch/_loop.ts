@@ -843,7 +843,14 @@ function findPasses(py: PythonModel): InferencePass[] {
   const passFns = new Set<FunctionDef>();
   for (const fn of py.functions) {
     if (!isPassName(fn.name) || drivenBy(fn, driven)) continue;
-    if (/^test_/.test(fn.name)) continue;
+    // A `test_*` nobody calls that takes no arguments or asserts is a pytest test; one taking the model
+    // and data, or called from the file (the tutorials' `test_loop(dataloader, model, loss_fn)`), is an evaluation.
+    if (
+      /^test_/.test(fn.name) &&
+      callersOf(py, fn).length === 0 &&
+      (fn.explicitParams.length === 0 || /^\s*assert\b/m.test(fn.body.text))
+    )
+      continue;
     if (trains(py, fn.body) || usedInTraining(py, fn)) continue;
     const forwards = forwardsIn(py, fn.body);
     if (forwards.length === 0) continue;
