@@ -27,7 +27,7 @@ export default defineCheck((ctx) => {
     return !!id && removes.some((r) => r.args[0]?.text.replace(/\s+/g, "") === id);
   };
   const guard = py.mainGuard;
-  const library = !isEntryPoint(py, ctx.path);
+  const library = !isEntryPoint(py, ctx.path) && !looksLikeScript();
   for (const add of adds) {
     if (guard && isWithin(add, guard)) continue;
     const fn = py.functionAt(add);
@@ -67,6 +67,19 @@ export default defineCheck((ctx) => {
     if (library && !fn.cls && returnsLogger(fn))
       return `runs in \`${fn.name}()\`, a library helper that hands the logger out to each caller`;
     return undefined;
+  }
+
+  /**
+   * A script without a main guard: it lives in a scripts-like folder, or does its work at module level
+   * (a top-level loop and top-level log messages). Nobody imports it, so import time is run time.
+   */
+  function looksLikeScript(): boolean {
+    if (/(^|\/)(scripts?|bin|tools|examples|notebooks)\//.test(ctx.path)) return true;
+    const topLoop = py.loops.some((l) => py.isModuleLevel(l));
+    const topLog = py.calls.some(
+      (c) => c.is("loguru.logger.*") && c.method !== "add" && c.method !== "remove" && py.isModuleLevel(c),
+    );
+    return topLoop && topLog;
   }
 
   function returnsLogger(fn: FunctionDef): boolean {
