@@ -110,15 +110,54 @@ export function kanTrainings(py: PythonModel): { call: CallSite; model: KanModel
   return out;
 }
 
-/** The literal width list of a KAN constructor (`width=[2, 5, 1]` or the first positional). */
-export function widthOf(ctor: CallSite): { node: Node; sizes: (number | undefined)[] } | undefined {
+/**
+ * The width list of a KAN constructor (`width=[2, 5, 1]` or the first positional): a literal, a
+ * simple list expression (`[2] + [8] * 4 + [1]`), or, given the file, a name bound to one
+ * (`widths = [2, 5, 1]` earlier in the scope or at module level). `node` is the argument itself.
+ */
+export function widthOf(
+  ctor: CallSite,
+  py?: PythonModel,
+): { node: Node; sizes: (number | undefined)[] } | undefined {
   const node = ctor.arg("width", 0);
-  const lit = literal(node);
-  if (!node || lit?.kind !== "list") return undefined;
-  const sizes = (node.namedChildren.filter((c) => c && c.type !== "comment") as Node[]).map((c) =>
-    c.type === "list" ? numberValue(c.namedChildren[0]) : numberValue(c),
-  );
-  return { node, sizes };
+  if (!node) return undefined;
+  let value: Node | undefined = node;
+  if (py && node.type === "identifier")
+    value = (py.lastAssignment(node.text, ctor) ?? py.lastAssignment(node.text, Number.MAX_SAFE_INTEGER))
+      ?.value;
+  const sizes = listSizes(value);
+  return sizes ? { node, sizes } : undefined;
+}
+
+/** Layer sizes of a list expression; a nested `[n, mult]` entry (MultKAN) counts as its first number. */
+function listSizes(node: Node | undefined, depth = 0): (number | undefined)[] | undefined {
+  if (!node || depth > 4) return undefined;
+  if (node.type === "parenthesized_expression")
+    return listSizes(node.namedChildren[0] ?? undefined, depth + 1);
+  if (node.type === "list") {
+    if (literal(node)?.kind !== "list") return undefined;
+    return (node.namedChildren.filter((c) => c && c.type !== "comment") as Node[]).map((c) =>
+      c.type === "list" ? numberValue(c.namedChildren[0]) : numberValue(c),
+    );
+  }
+  if (node.type !== "binary_operator") return undefined;
+  const op = node.childForFieldName("operator")?.text;
+  const left = node.childForFieldName("left") ?? undefined;
+  const right = node.childForFieldName("right") ?? undefined;
+  if (op === "+") {
+    const a = listSizes(left, depth + 1);
+    const b = listSizes(right, depth + 1);
+    return a && b ? [...a, ...b] : undefined;
+  }
+  if (op === "*") {
+    const [list, times] = left?.type === "integer" ? [right, left] : [left, right];
+    const n = numberValue(times);
+    const a = listSizes(list, depth + 1);
+    return a && n !== undefined && Number.isInteger(n) && n >= 0 && n <= 64
+      ? Array(n).fill(a).flat()
+      : undefined;
+  }
+  return undefined;
 }
 
 /** pykan's default grid (intervals per spline) when `grid=` is not given. */

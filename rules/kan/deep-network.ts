@@ -5,7 +5,7 @@ const MAX_LAYERS = 4;
 
 export default defineCheck((ctx) => {
   for (const { ctor } of kanModels(ctx.py)) {
-    const width = widthOf(ctor);
+    const width = widthOf(ctor, ctx.py);
     if (!width) continue;
     const layers = width.sizes.length - 1;
     if (layers <= MAX_LAYERS) continue;

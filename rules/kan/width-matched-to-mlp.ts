@@ -1,6 +1,4 @@
-import type { Node } from "web-tree-sitter";
 import { literal, numberValue } from "../../src/engine/python/helpers.js";
-import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { kanModels, widthOf } from "./_lib.js";
 
@@ -38,7 +36,7 @@ export default defineCheck((ctx) => {
       }
     }
     if (mlpHidden.size === 0) continue;
-    const width = widthOf(ctor) ?? resolvedWidth(widthArg, ctor);
+    const width = widthOf(ctor, py);
     if (!width || width.sizes.length < 3) continue;
     const hidden = width.sizes.slice(1, -1);
     if (!hidden.every((h) => h !== undefined && mlpHidden.has(h))) continue;
@@ -49,17 +47,6 @@ export default defineCheck((ctx) => {
         "times more parameters. Compare models at equal parameter counts (report `sum(p.numel() for p in " +
         "model.parameters())` for both).",
     });
-  }
-
-  /** A width given as a name bound to a literal list (`WIDTHS = [2, 16, 1]`). */
-  function resolvedWidth(node: Node | undefined, at: CallSite): ReturnType<typeof widthOf> {
-    if (node?.type !== "identifier") return undefined;
-    const value = (py.lastAssignment(node.text, at) ?? py.lastAssignment(node.text, 0x7fffffff))?.value;
-    if (value?.type !== "list") return undefined;
-    const sizes = (value.namedChildren.filter((c) => c && c.type !== "comment") as Node[]).map((c) =>
-      numberValue(c),
-    );
-    return { node, sizes };
   }
 
   /** Hidden sizes of MLPs built in the file: `nn.Linear(a, b)` outputs, pykan's `MLP(width=...)`, sklearn's layers. */
