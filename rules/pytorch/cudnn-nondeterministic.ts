@@ -57,6 +57,19 @@ export default defineCheck((ctx) => {
   // One comment per file: the benchmark finding already says to make cuDNN deterministic.
   if (deterministic || benchmarks.length > 0) return;
 
+  // `cudnn.deterministic = False` written out is the line to change, not the seed.
+  const off = cudnnFlag(DETERMINISTIC).find(
+    (a) => boolValue(a.value) === false && !switched(a) && ctx.isAdded(a.line) && onTriggerLine(ctx, a.line),
+  );
+  if (off) {
+    ctx.report(off.value!, {
+      message:
+        "`cudnn.deterministic = False` in a seeded script that runs on CUDA: cuDNN may then pick convolution algorithms that accumulate with atomic adds, so two runs with the same seed can still give different results. Set it to True (and keep `cudnn.benchmark = False`), or call `torch.use_deterministic_algorithms(True)`.",
+      fix: { description: "make cuDNN deterministic", edits: [{ at: off.value!, text: "True" }] },
+    });
+    return;
+  }
+
   const site =
     seeds.find((s) => ctx.isAdded(s.line) && onTriggerLine(ctx, s.line) && s.is(...TORCH_SEEDS)) ??
     seeds.find((s) => ctx.isAdded(s.line) && onTriggerLine(ctx, s.line));
