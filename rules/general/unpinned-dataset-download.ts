@@ -74,11 +74,18 @@ function hasHashCheck(py: PythonModel): boolean {
   );
 }
 
+/** `revision="main"`: a branch name, which follows upstream changes as much as no revision at all. */
+function movingRevision(call: CallSite): string | undefined {
+  const rev = stringValue(call.keywords.get("revision"));
+  return rev !== undefined && /^(main|master|HEAD)$/.test(rev) ? rev : undefined;
+}
+
 /** Why this call downloads data without a pin, or undefined. `raw` findings give way to a hash check. */
 function unpinned(py: PythonModel, call: CallSite): { why: string; raw: boolean } | undefined {
   if (call.hasSplat) return undefined;
   if (call.is("datasets.load_dataset")) {
-    if (call.keywords.has("revision")) return undefined;
+    const branch = movingRevision(call);
+    if (call.keywords.has("revision") && !branch) return undefined;
     const path = stringValue(call.arg("path", 0));
     if (
       !path ||
@@ -88,12 +95,17 @@ function unpinned(py: PythonModel, call: CallSite): { why: string; raw: boolean 
     )
       return undefined;
     return {
-      why: `\`load_dataset("${path}")\` without \`revision=\` reads whatever the Hub repository holds today`,
+      why: branch
+        ? `\`load_dataset("${path}", revision="${branch}")\` names a branch, which moves, not a commit or tag`
+        : `\`load_dataset("${path}")\` without \`revision=\` reads whatever the Hub repository holds today`,
       raw: false,
     };
   }
   if (call.is("huggingface_hub.hf_hub_download", "huggingface_hub.snapshot_download")) {
-    if (stringValue(call.keywords.get("repo_type")) !== "dataset" || call.keywords.has("revision"))
+    if (
+      stringValue(call.keywords.get("repo_type")) !== "dataset" ||
+      (call.keywords.has("revision") && !movingRevision(call))
+    )
       return undefined;
     return {
       why: `\`${call.method}\` of a dataset without \`revision=\` follows the moving main branch`,
