@@ -51,7 +51,12 @@ function fromConfigFilename(py: PythonModel, value: Node, at: CallSite, depth = 
   if (depth > 3) return undefined;
   const text = value.text;
   if (FILENAME_PART.test(text)) {
-    return mentionsConfigPath(text) ? value : undefined;
+    if (mentionsConfigPath(text)) return value;
+    // An f-string: the path taken apart inside an interpolation (`f"exp-{config.stem}"`).
+    const parts = value.type === "string" ? value.descendantsOfType("interpolation") : [];
+    return parts.find(
+      (p): p is Node => p !== null && FILENAME_PART.test(p.text) && mentionsConfigPath(p.text),
+    );
   }
   // A variable, or one interpolated / concatenated into the name: `f"exp-{name}"`.
   if (!["identifier", "string", "binary_operator", "concatenated_string"].includes(value.type))
