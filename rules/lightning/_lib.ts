@@ -7,15 +7,18 @@ import type { ClassDef, PythonModel } from "../../src/engine/python/model.js";
 
 export { lightningModules };
 
-/** True when the module (or a local base) sets `self.automatic_optimization = False` or overrides it. */
-export function usesManualOptimization(py: PythonModel, cls: ClassDef): boolean {
+/**
+ * True when the module (or a local base) sets `self.automatic_optimization = False` or overrides it,
+ * or (unless `flagOnly`) calls `self.manual_backward`.
+ */
+export function usesManualOptimization(py: PythonModel, cls: ClassDef, flagOnly = false): boolean {
   for (const c of localAncestry(py, cls)) {
     if (c.method("automatic_optimization")) return true;
     for (const a of py.assignmentsIn(c)) {
       if (a.targets.some((t) => t === "self.automatic_optimization" || t === "automatic_optimization"))
         return true;
     }
-    if (py.callsIn(c).some((call) => call.method === "manual_backward")) return true;
+    if (!flagOnly && py.callsIn(c).some((call) => call.method === "manual_backward")) return true;
   }
   return false;
 }

@@ -29,7 +29,12 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   for (const cls of lightningModules(py)) {
     const step = cls.method("training_step");
-    if (!step || usesManualOptimization(py, cls)) continue;
+    if (!step || usesManualOptimization(py, cls, true)) continue;
+    // `self.manual_backward(loss)` with the flag never turned off: manual optimisation was meant,
+    // and Lightning stops at `manual_backward` asking for it (unless the module overrides that hook).
+    const ancestry = localAncestry(py, cls);
+    const forgotFlag = ancestry.some((c) => py.callsIn(c).some((call) => call.method === "manual_backward"));
+    if (forgotFlag && ancestry.some((c) => c.method("manual_backward"))) continue;
     // A base whose `training_step` serves subclasses that switch to manual optimisation.
     if (localDescendants(py, cls).some((d) => !d.method("training_step") && usesManualOptimization(py, d)))
       continue;
@@ -40,6 +45,17 @@ export default defineCheck((ctx) => {
       const what = problem(call);
       if (!what) return;
       const where = helper ? ` (in \`${helper.name}\`, which \`training_step\` calls)` : "";
+      if (forgotFlag) {
+        const recv = call.receiver?.text.replace(/\s+/g, "") ?? "optimizer";
+        ctx.report(call, {
+          message:
+            `\`${recv}.${call.method}()\`${where} drives the optimiser by hand and \`${cls.name}\` calls \`self.manual_backward\`, ` +
+            "but `self.automatic_optimization` is never set to `False`: Lightning still optimises automatically, so it " +
+            "refuses `manual_backward` (MisconfigurationException) and would otherwise step and zero the gradients a " +
+            "second time. Set `self.automatic_optimization = False` in `__init__`.",
+        });
+        return;
+      }
       ctx.report(call, {
         message:
           `${what}${where}. With automatic optimisation, return the loss and let Lightning do backward, step and zero_grad; ` +
