@@ -15,7 +15,16 @@ const LOAD_FUNCTIONS = [
   "full_load_all",
   "unsafe_load_all",
 ];
-const SAFE_LOADERS = new Set(["yaml.SafeLoader", "yaml.CSafeLoader", "yaml.BaseLoader", "yaml.CBaseLoader"]);
+const SAFE_LOADERS = new Set([
+  "yaml.SafeLoader",
+  "yaml.CSafeLoader",
+  "yaml.BaseLoader",
+  "yaml.CBaseLoader",
+  "yaml.loader.SafeLoader",
+  "yaml.loader.BaseLoader",
+  "yaml.cyaml.CSafeLoader",
+  "yaml.cyaml.CBaseLoader",
+]);
 
 /** Calls of PyYAML's load functions, through any import spelling. */
 export function yamlLoads(py: PythonModel): CallSite[] {

@@ -8,8 +8,13 @@ const UNSAFE_LOADERS = [
   "CLoader",
   "CUnsafeLoader",
   "CFullLoader",
-].map((l) => `yaml.${l}`);
-const SAFE_LOADERS = ["SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"].map((l) => `yaml.${l}`);
+].flatMap(qualified);
+const SAFE_LOADERS = ["SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"].flatMap(qualified);
+
+/** `yaml.Loader`, and the same class through the submodule that defines it (`yaml.loader.Loader`). */
+function qualified(l: string): string[] {
+  return [`yaml.${l}`, l.startsWith("C") ? `yaml.cyaml.${l}` : `yaml.loader.${l}`];
+}
 
 const MISSING =
   "`yaml.load` without a `Loader` raises TypeError on PyYAML 6, and before PyYAML 5.1 it used the unsafe loader, " +

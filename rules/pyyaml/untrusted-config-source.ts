@@ -2,8 +2,22 @@ import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { Fates, loadedStream, Sources, yamlLoads } from "./_lib.js";
 
-const UNSAFE_LOADERS = ["yaml.Loader", "yaml.UnsafeLoader", "yaml.CLoader", "yaml.CUnsafeLoader"];
-const FULL_LOADERS = ["yaml.FullLoader", "yaml.CFullLoader"];
+const UNSAFE_LOADERS = [
+  "yaml.Loader",
+  "yaml.UnsafeLoader",
+  "yaml.CLoader",
+  "yaml.CUnsafeLoader",
+  "yaml.loader.Loader",
+  "yaml.loader.UnsafeLoader",
+  "yaml.cyaml.CLoader",
+  "yaml.cyaml.CUnsafeLoader",
+];
+const FULL_LOADERS = [
+  "yaml.FullLoader",
+  "yaml.CFullLoader",
+  "yaml.loader.FullLoader",
+  "yaml.cyaml.CFullLoader",
+];
 const UNSAFE_TEXT = "a loader that runs any tag (`!!python/object/apply` calls arbitrary functions)";
 const FULL_TEXT =
   "`FullLoader`, which builds Python objects beyond plain data (it had code-execution CVEs before PyYAML 5.4)";
