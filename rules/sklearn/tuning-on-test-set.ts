@@ -3,7 +3,7 @@ import { assignmentOf } from "../../src/engine/python/flow.js";
 import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
 import { type CallSite, type Loop, spanOf } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { dataArg, dataRole, isMetricCall, modelKind, receiverText } from "./_lib.js";
+import { ctorOf, dataArg, dataRole, isMetricCall, modelKind, receiverText } from "./_lib.js";
 
 // Picking the winner from collected scores: `np.argmax(test_scores)`, `max(scores)`, `scores.index(...)`.
 const PICK_FUNCTIONS = /(^|\.)(max|min|argmax|argmin|nanargmax|nanargmin|amax|amin|nanmax|nanmin)$/;
@@ -32,6 +32,21 @@ export default defineCheck((ctx) => {
       `This hyperparameter search is fitted on test data (\`${dataArg(fit)!.text}\`): the test set chooses the ` +
         "hyperparameters, so its score no longer estimates performance on new data. Fit the search on the " +
         "training split (its internal CV does the validation) and score the best model on the test set once.",
+    );
+  }
+
+  // A Keras Tuner search whose trials are scored on the test split (`validation_data=(x_test, y_test)`).
+  for (const search of py.methodCalls("search")) {
+    const ctor = ctorOf(py, search.receiver, search);
+    if (!ctor || !/^(keras_tuner|kerastuner)\./.test(ctor)) continue;
+    const val = search.keywords.get("validation_data");
+    const onTest = [dataArg(search), val].some((d) => dataRole(py, d, search) === "test");
+    if (!onTest) continue;
+    report(
+      search,
+      "This Keras Tuner search scores its trials on test data, so the test set chooses the hyperparameters and " +
+        "its score no longer estimates performance on new data. Pass a validation split as `validation_data` " +
+        "(or `validation_split=`) and evaluate the best model on the test set once.",
     );
   }
 
