@@ -542,7 +542,7 @@ const LOADER_SUFFIX =
  * loop, or at the end of a per-epoch helper such as `train_one_epoch`), or unclear. A call under
  * an `if` inside the batch loop (every N batches, at the epoch boundary) is unclear.
  */
-export function runsPer(py: PythonModel, call: CallSite): "batch" | "epoch" | undefined {
+export function runsPer(py: PythonModel, call: CallSite, depth = 0): "batch" | "epoch" | undefined {
   const fn = py.functionAt(call);
   const loops = py.loopsAt(call).filter((l) => py.functionAt(l) === fn);
   const inner = loops[0];
@@ -565,7 +565,14 @@ export function runsPer(py: PythonModel, call: CallSite): "batch" | "epoch" | un
     if (isEpochLoop(inner) || batchLoops(inner.body).length > 0) return "epoch";
     return undefined;
   }
-  return fn && batchLoops(fn.body).some((l) => l.end <= call.start) ? "epoch" : undefined;
+  if (!fn) return undefined;
+  if (batchLoops(fn.body).some((l) => l.end <= call.start)) return "epoch";
+  // A per-batch helper (`def train_step(self, x, y): ...; self.scheduler.step()`) runs as often as its callers.
+  if (depth >= 2 || py.loopsAt(call).length > 0) return undefined;
+  const sites = callersOf(py, fn).filter((c) => py.functionAt(c) !== fn);
+  if (sites.length === 0) return undefined;
+  const freqs = sites.map((c) => runsPer(py, c, depth + 1));
+  return freqs.every((f) => f === freqs[0]) ? freqs[0] : undefined;
 }
 
 // ---- order and branches -----------------------------------------------------------------------
