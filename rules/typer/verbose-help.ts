@@ -6,7 +6,7 @@ import { cliParams, commands } from "./_lib.js";
 const MAX_HELP = 80;
 // Words that carry no information of their own in a parameter's help text.
 const FILLER = new Set(
-  "the a an of to for in on at by with from use used this that which value values option flag parameter param argument arg set sets specify specifies given number amount cli is be will train training".split(
+  "the a an of to for in on at by with from use used this that which value values option flag parameter param argument arg set sets specify specifies given number amount cli is be will train training whether enable enables disable disables mode".split(
     " ",
   ),
 );
