@@ -144,12 +144,28 @@ function comprehensionOverBatches(py: PythonModel, comp: Node): string | undefin
   return isRatio(body) && RATIO_VALUE.test(body.text) ? body.text : undefined;
 }
 
+/**
+ * Lightning 2's pattern: a per-batch ratio appended to `self.<list>` in a `*_step` method and
+ * averaged in an `on_*_epoch_end` hook (`torch.stack(self.validation_step_outputs).mean()`).
+ */
+function stepOutputsOverBatches(py: PythonModel, name: string, at: Node): boolean {
+  if (!name.startsWith("self.") || !/epoch_end$/.test(py.functionAt(at.startIndex)?.name ?? "")) return false;
+  const cls = py.classAt(at.startIndex);
+  return py.methodCalls("append").some((c) => {
+    if (c.receiver?.text.replace(/\s+/g, "") !== name || py.classAt(c) !== cls) return false;
+    if (!/^(training|validation|test)_step$/.test(py.functionAt(c)?.name ?? "")) return false;
+    const value = c.args[0];
+    return value !== undefined && isRatio(value) && METRIC_NAME.test(value.text) && !/loss/i.test(value.text);
+  });
+}
+
 /** A list of per-batch ratios (appended in a batch loop, or gathered by a comprehension) averaged after the loop. */
 function listOverBatches(py: PythonModel, list: Node | undefined, at: Node): string | undefined {
   if (list?.type === "list_comprehension" || list?.type === "generator_expression")
     return comprehensionOverBatches(py, list);
   const name =
     list?.type === "identifier" || list?.type === "attribute" ? list.text.replace(/\s+/g, "") : undefined;
+  if (name && stepOutputsOverBatches(py, name, at)) return name;
   if (!name || !metricName(name)) return undefined;
   const built = py.lastAssignment(name, at);
   if (built?.op === "=" && built.value && comprehensionOverBatches(py, built.value)) return name;
@@ -172,7 +188,7 @@ export default defineCheck((ctx) => {
   if (py.importsModule("torchmetrics") || /\bdrop_last\s*=\s*True\b|\bbatch_size\s*=\s*1\b/.test(ctx.text))
     return;
   // Per-batch values are gathered in a loop or a comprehension.
-  if (py.loops.length === 0 && !/\bfor\b/.test(ctx.text)) return;
+  if (py.loops.length === 0 && !/\bfor\b|_epoch_end\b/.test(ctx.text)) return;
   const root = py.tree.rootNode;
   const seen = new Set<number>();
   const report = (node: Node, name: string) => {
