@@ -1,5 +1,7 @@
+import type { Node } from "web-tree-sitter";
 import { constructorOf } from "../../src/engine/python/flow.js";
 import { literal, numberValue } from "../../src/engine/python/helpers.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { kanModels, kanTrainings } from "./_lib.js";
 
@@ -12,6 +14,7 @@ const MANUAL_DECAY = /\[\s*["']lr["']\s*\]\s*[*/+-]?=(?!=)/;
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
+  const wrapsKan = (recv: Node, at: CallSite) => wrapsKanIn(py, recv, at);
   if (kanModels(py).length === 0 || py.callsTo(...SCHEDULERS).length > 0 || MANUAL_DECAY.test(ctx.text))
     return;
   // model.fit(dataset, opt="Adam", lr=...): pykan has no scheduler option.
@@ -45,7 +48,10 @@ export default defineCheck((ctx) => {
       params?.type === "call" ? params.childForFieldName("function")?.childForFieldName("object") : undefined;
     if (
       !recv ||
-      !kanModels(py).some((m) => m.names.has(recv.text) || constructorOf(py, recv, call) === m.ctor.name)
+      !(
+        kanModels(py).some((m) => m.names.has(recv.text) || constructorOf(py, recv, call) === m.ctor.name) ||
+        wrapsKan(recv, call)
+      )
     )
       continue;
     const lrNode = call.arg("lr", 1);
@@ -59,6 +65,26 @@ export default defineCheck((ctx) => {
     });
   }
 });
+
+/**
+ * A module of the file's own that holds a KAN as an attribute (`self.kan = KAN(...)`), reached as
+ * `self` inside it (`configure_optimizers`) or as an instance built from it (`net = KANRegressor()`).
+ */
+function wrapsKanIn(py: PythonModel, recv: Node, at: CallSite): boolean {
+  const holders = new Set(
+    kanModels(py)
+      .filter((m) => [...m.names].some((n) => n.startsWith("self.")))
+      .map((m) => py.classAt(m.ctor.node))
+      .filter((c) => c !== undefined),
+  );
+  if (holders.size === 0) return false;
+  if (recv.text === "self") {
+    const cls = py.classAt(at.node);
+    return cls !== undefined && holders.has(cls);
+  }
+  const made = constructorOf(py, recv, at);
+  return made !== undefined && [...holders].some((c) => c.name === made || made.endsWith(`.${c.name}`));
+}
 
 /** Where a learning rate sits relative to the range KANs usually train stably in with Adam. */
 function where(lr: number): string {
