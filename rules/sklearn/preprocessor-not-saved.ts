@@ -1,8 +1,8 @@
 import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
 import { assignmentOf, rootName } from "../../src/engine/python/flow.js";
-import { dotted, isTestPath, namesIn } from "../../src/engine/python/helpers.js";
-import type { CallSite } from "../../src/engine/python/model.js";
+import { closest, dotted, isTestPath, isWithin, namesIn } from "../../src/engine/python/helpers.js";
+import type { CallSite, FunctionDef } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { ctorOf, fittedPreprocessor, isEstimatorClass, modelKind, receiverText } from "./_lib.js";
 
@@ -33,8 +33,13 @@ export default defineCheck((ctx) => {
     if (!ctor || anyNameMatches(ctor, ["keras.layers.**"])) continue;
     if (call.receiver?.type === "identifier") {
       // Handed back to the caller (`return X, scaler`): saving it is the caller's job.
-      const body = py.functionAt(call)?.body.text ?? "";
-      if (new RegExp(`\\breturn\\b[^\\n]*\\b${call.receiver.text}\\b`).test(body)) continue;
+      const fn = py.functionAt(call);
+      const body = fn?.body.text ?? "";
+      if (new RegExp(`\\breturn\\b[^\\n]*\\b${call.receiver.text}\\b`).test(body)) {
+        // ...unless the caller is in this file: `model, scaler = train(X, y)` then names it here.
+        if (fn) for (const name of receivedAs(fn, call.receiver.text)) fitted.set(name, ctor);
+        continue;
+      }
       fitted.set(call.receiver.text, ctor);
     } else if (call.receiver?.type === "attribute" && dotted(call.receiver)) {
       fitted.set(dotted(call.receiver)!, ctor); // `self.scaler`
@@ -82,6 +87,24 @@ export default defineCheck((ctx) => {
         "in one `Pipeline` and save that.",
     });
     return;
+  }
+
+  /** Names that callers in this file unpack a returned object into (`model, scaler = train(...)`). */
+  function receivedAs(fn: FunctionDef, returned: string): string[] {
+    const out: string[] = [];
+    for (const r of fn.body.descendantsOfType("return_statement")) {
+      const value = r?.firstNamedChild;
+      if (!value || closest(value, "function_definition")?.id !== fn.node.id) continue;
+      const items = /^(expression_list|tuple)$/.test(value.type) ? value.namedChildren : [value];
+      const index = items.findIndex((i) => i?.text === returned);
+      if (index < 0) continue;
+      for (const c of py.calls) {
+        if (c.receiver || c.name !== fn.name || isWithin(c, fn)) continue;
+        const a = assignmentOf(py, c);
+        if (a?.value?.id === c.node.id && a.targets.length === items.length) out.push(a.targets[index]);
+      }
+    }
+    return out;
   }
 
   function savesAModel(save: CallSite): boolean {
