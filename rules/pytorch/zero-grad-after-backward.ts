@@ -81,7 +81,11 @@ export default defineCheck((ctx) => {
     const ctor = py.assignments.find(
       (a) => a.op === "=" && a.targets.length === 1 && a.targets[0] === optimizer && a.value?.type === "call",
     );
-    if (ctor?.value) return ctor.value.text.includes(`${key}.`) || ctor.value.text.includes(`${key})`);
+    if (ctor?.value) {
+      // `self.optimizer = Adam(model.parameters())` in `__init__` updates `self.model` too.
+      const tail = key.replace(/^self\./, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      return new RegExp(`(^|[^\\w.])(self\\.)?${tail}[.)]`).test(ctor.value.text);
+    }
     // No construction in sight: judge only when this scope drives a single network.
     if (producers(py, optimizer, at).length > 0) return false;
     const nets = new Set(
