@@ -50,6 +50,8 @@ export default defineCheck((ctx) => {
   const clips = py.calls.some(
     (c) =>
       (c.method !== undefined && CLIP_METHOD.test(c.method)) ||
+      // `from torch.nn.utils import clip_grad_norm_ as clip`
+      (c.name !== undefined && CLIP_METHOD.test(c.name)) ||
       [...c.keywords.keys()].some((k) => CLIP_SETTING.test(k)),
   );
   if (clips || py.assignments.some((a) => a.targets.some((t) => CLIP_SETTING.test(t.split(".").pop() ?? ""))))
