@@ -1,7 +1,8 @@
 import type { Node } from "web-tree-sitter";
-import { rayRemotes } from "../../src/engine/python/frameworks.js";
+import { type RayRemote, rayRemotes } from "../../src/engine/python/frameworks.js";
 import type { ClassDef, FunctionDef, PythonModel } from "../../src/engine/python/model.js";
-import { defineCheck } from "../../src/engine/rule.js";
+import { type CheckContext, defineCheck } from "../../src/engine/rule.js";
+import { repetitionOf } from "./_lib.js";
 
 const MUTATORS = new Set([
   "append",
@@ -62,6 +63,83 @@ function rootIdentifier(node: Node | null | undefined): string | undefined {
   return cur?.type === "identifier" ? cur.text : undefined;
 }
 
+/** `x` in `self.x`, `self.x[k]` and `self.x[k][j]`. */
+function selfAttribute(node: Node | null | undefined): string | undefined {
+  let cur = node;
+  while (cur?.type === "subscript") cur = cur.childForFieldName("value");
+  if (cur?.type !== "attribute" || cur.childForFieldName("object")?.text !== "self") return undefined;
+  return cur.childForFieldName("attribute")?.text;
+}
+
+/**
+ * The seed's case: one plain dict or list handed to several actors (`[Worker.remote(shared) for _ in
+ * range(4)]`), kept as `self.shared` and changed by a method. Each actor changes its own copy.
+ */
+function copiesHandedToActors(ctx: CheckContext, remote: RayRemote, containers: Set<string>): void {
+  const { py } = ctx;
+  const cls = remote.def as ClassDef;
+  const init = cls.method("__init__");
+  if (!init) return;
+  const params = init.explicitParams;
+  // `self.shared = shared` in `__init__`: attribute -> parameter position.
+  const stored = new Map<string, { name: string; index: number }>();
+  for (const a of py.assignmentsIn(init.body)) {
+    const attr = /^self\.(\w+)$/.exec(a.targets.length === 1 ? a.targets[0] : "")?.[1];
+    const index = params.findIndex((p) => p.name === a.value?.text);
+    if (attr && a.op === "=" && a.value?.type === "identifier" && index >= 0)
+      stored.set(attr, { name: params[index].name, index });
+  }
+  if (stored.size === 0) return;
+  const receiver = new RegExp(`^(?:${remote.names.join("|")})(?:\\.options\\s*\\([^]*\\))?$`);
+  const isContainer = (name: string, at: Node): boolean => {
+    if (containers.has(name)) return true;
+    const v = py.lastAssignment(name, at.startIndex)?.value;
+    return v !== undefined && v !== null && ["dictionary", "list", "set"].includes(v.type);
+  };
+  // Attributes whose constructor argument is the same container for several actors.
+  const shared = new Map<string, string>();
+  for (const [attr, param] of stored) {
+    const passed = py
+      .methodCalls("remote")
+      .filter((c) => c.receiver && receiver.test(c.receiver.text))
+      .map((c) => ({ c, arg: c.arg(param.name, param.index) }))
+      .filter(({ arg }) => arg?.type === "identifier" && isContainer(arg.text, arg));
+    const many =
+      passed.some(({ c }) => repetitionOf(py, c.node)) ||
+      passed.some(({ arg }, i) => passed.findIndex((o) => o.arg?.text === arg?.text) !== i);
+    if (many && passed[0]?.arg) shared.set(attr, passed[0].arg.text);
+  }
+  for (const method of cls.methods) {
+    if (method.name === "__init__") continue;
+    const hits: Node[] = [];
+    for (const call of py.callsIn(method.body, { direct: true })) {
+      const attr = call.method && MUTATORS.has(call.method) ? selfAttribute(call.receiver) : undefined;
+      if (attr && shared.has(attr)) hits.push(call.node);
+    }
+    for (const a of py.assignmentsIn(method.body)) {
+      if (py.functionAt(a) !== method) continue;
+      const attr = /^self\.(\w+)\[/.exec(a.targets.length === 1 ? a.targets[0] : "")?.[1];
+      if (attr && shared.has(attr)) hits.push(a.node);
+    }
+    for (const at of hits) {
+      const attr =
+        selfAttribute(
+          at.type === "call"
+            ? at.childForFieldName("function")?.childForFieldName("object")
+            : at.childForFieldName("left"),
+        ) ?? "";
+      const name = shared.get(attr) ?? attr;
+      ctx.report(at, {
+        message:
+          `Every \`${cls.name}\` actor was given \`${name}\`, but each received its own deserialised copy, so this change to ` +
+          `\`self.${attr}\` in \`${method.name}\` is seen neither by the other actors nor by the driver. Keep the shared ` +
+          "state in one actor that the others call (`store.update.remote(...)`), or return the values and combine the " +
+          "results of `ray.get` on the driver.",
+      });
+    }
+  }
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const remotes = rayRemotes(py);
@@ -75,6 +153,7 @@ export default defineCheck((ctx) => {
   }
   const driverReads = (name: string) => (driverText.match(new RegExp(`\\b${name}\\b`, "g"))?.length ?? 0) > 1;
 
+  for (const remote of remotes) if (remote.kind === "actor") copiesHandedToActors(ctx, remote, containers);
   for (const remote of remotes) {
     const fns: FunctionDef[] =
       remote.kind === "actor" ? (remote.def as ClassDef).methods : [remote.def as FunctionDef];
