@@ -467,6 +467,12 @@ export function readByOtherTool(path: string, docs: readonly Document.Parsed[]):
     if (c.has("openapi") || c.has("swagger")) return true;
     if (c.has("runtime") && (c.has("handlers") || c.has("entrypoint") || c.has("instance_class")))
       return true; // App Engine
+    // App Engine include files and older app.yaml: `builtins:`/`threadsafe:` next to `handlers:`.
+    if (
+      (c.has("builtins") || c.has("threadsafe") || c.has("admin_console")) &&
+      (c.has("handlers") || (c.has("builtins") && c.has("threadsafe")))
+    )
+      return true;
     // JSON Schema / Kwalify schemas describe other documents; tools, not PyYAML users, read them.
     if (c.has("$schema") || (c.has("type") && (c.has("properties") || c.has("mapping")))) return true;
   }
