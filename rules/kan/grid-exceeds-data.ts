@@ -1,10 +1,53 @@
+import type { Node } from "web-tree-sitter";
 import { numberValue } from "../../src/engine/python/helpers.js";
+import type { PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { importsKan, kanModels, kanOf } from "./_lib.js";
 
 // create_dataset's default number of training samples.
 const DEFAULT_TRAIN_NUM = 1000;
 const ABSOLUTE_LIMIT = 100;
+// Random training inputs built by hand: `x_train = torch.rand(200, 2)`,
+// `dataset = {"train_input": torch.rand(200, 2) * 2 - 1, ...}`.
+const SAMPLERS = [
+  "torch.rand",
+  "torch.randn",
+  "numpy.random.rand",
+  "numpy.random.randn",
+  "numpy.random.uniform",
+];
+// The name (or dict key) the training inputs go to: `x_train`, `X_train`, `train_input`, `train_x`.
+const TRAIN_TARGET =
+  /^(x|inputs?|data|features?|points|samples)_?train$|^train_?(x|inputs?|data|set|points|samples|features?)$/i;
+
+/** Literal row counts of hand-built training inputs. */
+function tensorTrainSizes(py: PythonModel): number[] {
+  const out: number[] = [];
+  for (const c of py.callsTo(...SAMPLERS)) {
+    const shape = c.keywords.get("size") ?? (c.is("numpy.random.uniform") ? c.args[2] : c.args[0]);
+    const rows = numberValue(
+      shape?.type === "tuple" || shape?.type === "list" ? shape.namedChildren[0] : shape,
+    );
+    if (rows === undefined || !Number.isInteger(rows)) continue;
+    // The sample goes to a training name: an assignment target, or the key of the dict entry it sits in.
+    let named = false;
+    for (let n: Node | null = c.node.parent; n; n = n.parent) {
+      const target =
+        n.type === "pair"
+          ? n.childForFieldName("key")
+          : n.type === "assignment"
+            ? n.childForFieldName("left")
+            : undefined;
+      if (target) {
+        named = TRAIN_TARGET.test(/(\w+)["']?\]?\s*$/.exec(target.text)?.[1] ?? "");
+        break;
+      }
+      if (n.type === "expression_statement" || n.type === "block" || n.type === "module") break;
+    }
+    if (named) out.push(rows);
+  }
+  return out;
+}
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -21,6 +64,7 @@ export default defineCheck((ctx) => {
           : DEFAULT_TRAIN_NUM,
     )
     .filter((n): n is number => n !== undefined);
+  trainNums.push(...tensorTrainSizes(py));
   const trainNum = trainNums.length > 0 ? Math.min(...trainNums) : undefined;
   // Rebuilding a KAN to load trained weights: the grid has to match the checkpoint.
   const loaded = new Set(
