@@ -18,20 +18,32 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   // Any reset in the file, even one only mentioned (`closure(opt.zero_grad)`, SAM's
   // `first_step(zero_grad=True)`) or done by hand (`p.grad = None`), means the author handles it.
-  if (/zero_grad/.test(ctx.text) || py.calls.some(isZeroing)) return;
+  // The one exception: every reset is a single call before the training loops, outside any loop
+  // (`optimizer.zero_grad()` once before `for epoch ...`), which clears the gradients only once.
+  const zeroCalls = py.calls.filter((c) => c.method === "zero_grad" || isZeroing(c));
+  const onceBefore =
+    zeroCalls.length > 0 &&
+    (ctx.text.match(/zero_grad/g) ?? []).length === zeroCalls.length &&
+    zeroCalls.every((c) => py.loopsAt(c).length === 0);
+  if (!onceBefore && (/zero_grad/.test(ctx.text) || py.calls.some(isZeroing))) return;
   if (zeroingAssignments(py, py.tree.rootNode).length > 0) return;
   const lit = lightningModules(py);
   const found: { steps: TrainingLoop["steps"]; where: string }[] = [];
   for (const { loop, steps } of innermostTrainingLoops(py)) {
     const fn = py.functionAt(loop);
     if (fn?.cls && lit.includes(fn.cls)) continue;
+    if (onceBefore) {
+      const outer = py.loopsAt(loop).pop() ?? loop;
+      const before = (c: CallSite) => py.functionAt(c) === fn && c.end <= outer.start;
+      if (!zeroCalls.every(before)) continue;
+    }
     // An optimiser built inside the loop starts from fresh gradients each time round.
     if (directCalls(py, loop.body).some((c) => isOptimizerClass(c.name))) continue;
     found.push({ steps, where: "This loop" });
   }
   // `train_step(model, batch, opt)` doing backward and step, called once per batch from a loop.
   for (const { fn, steps } of stepFunctions(py)) {
-    if (fn.cls && lit.includes(fn.cls)) continue;
+    if (onceBefore || (fn.cls && lit.includes(fn.cls))) continue;
     if (callersOf(py, fn).some((site) => py.loopsAt(site).length > 0))
       found.push({ steps, where: `\`${fn.name}\`, called in a loop,` });
   }
@@ -39,7 +51,11 @@ export default defineCheck((ctx) => {
     const step = steps[0];
     ctx.report(step.call, {
       message:
-        `${where} calls \`backward()\` and steps \`${step.optimizer}\` but never zeroes the gradients, so every ` +
+        `${where} calls \`backward()\` and steps \`${step.optimizer}\` but ` +
+        (onceBefore
+          ? `zeroes the gradients only once, on line ${zeroCalls[0].line} before the loop`
+          : "never zeroes the gradients") +
+        ", so every " +
         "backward adds onto the gradients of all previous batches and each step uses their running sum. " +
         `Call \`${step.optimizer}.zero_grad()\` once per step, before the forward pass or right after \`step()\` ` +
         "(with gradient accumulation, after the step that ends each accumulation window).",
