@@ -122,6 +122,8 @@ export default defineCheck((ctx) => {
       if (parts.length > 1 && /^(address|value|raw|plain|text)$/i.test(last)) last = parts[parts.length - 2];
       if (authContext && /^(token|auth|bearer)$/i.test(last)) return { node: expr };
       if (isSensitive(last)) return { node: expr };
+      // `token = os.environ["HF_TOKEN"]`: a neutral name holding a secret read from the environment.
+      if (expr.type === "identifier" && fromSecretEnv(expr)) return { node: expr };
       // `patient.name`, `patient.dob`: any plain field of a patient record is personal data.
       const w = last.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
       return parts.slice(0, -1).some((p) => /^patient$/i.test(p)) && !DESCRIPTIVE.test(w) && !/^_/.test(last)
@@ -137,6 +139,25 @@ export default defineCheck((ctx) => {
       return base && key?.type !== "string" ? sensitiveIn(base) : undefined;
     }
     return undefined;
+  }
+
+  function fromSecretEnv(name: Node): boolean {
+    const a = py.lastAssignment(name.text, name.startIndex);
+    const value = a?.op === "=" && a.targets.length === 1 ? a.value : undefined;
+    if (!value) return false;
+    let key: Node | null | undefined;
+    if (value.type === "call") {
+      const fn = value.childForFieldName("function")?.text.replace(/\s+/g, "") ?? "";
+      if (/^(os\.)?(getenv|environ\.get)$/.test(fn))
+        key = value.childForFieldName("arguments")?.namedChildren[0];
+    } else if (
+      value.type === "subscript" &&
+      /^(os\.)?environ$/.test(value.childForFieldName("value")?.text ?? "")
+    ) {
+      key = value.childForFieldName("subscript");
+    }
+    const env = key?.type === "string" ? key.text.replace(/^[rbuRBU]*['"]|['"]$/g, "") : "";
+    return !!env && isSensitive(env);
   }
 
   function isSensitive(word: string): boolean {
