@@ -1,16 +1,18 @@
 import type { Node } from "web-tree-sitter";
 import { boolValue } from "../../src/engine/python/helpers.js";
-import type { PythonModel, Span } from "../../src/engine/python/model.js";
+import type { CallSite, PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import {
   bindingOf,
   calleeName,
   gradDisabledAt,
+  isCudaString,
   isModelCallee,
   keyword,
   methodName,
   positional,
   receiverOf,
+  usesCuda,
 } from "./_tensors.js";
 
 // Results that never carry a graph: detached views, integer/boolean tensors, Python values.
@@ -279,6 +281,89 @@ class Tracer {
   }
 }
 
+// Methods that keep a tensor on the device it is on (everything but moves and Python values).
+const STAYS_ON_DEVICE = new Set(
+  [...GRAPH_METHODS, ...SAFE_METHODS, "cuda"].filter((m) => !/^(cpu|to|numpy|item|tolist)$/.test(m)),
+);
+
+/** Where a value was put on the GPU (the line of the `.cuda()`/`.to(device)`), when it was. */
+class GpuTracer {
+  private readonly seen = new Set<number>();
+
+  constructor(private readonly py: PythonModel) {}
+
+  /** `"cuda"`, `"cuda" if torch.cuda.is_available() else "cpu"`, `torch.device(...)` of one, or a name bound to one. */
+  private cudaDevice(node: Node | undefined, at: Span, depth: number): boolean {
+    if (!node || depth > 6) return false;
+    if (isCudaString(node)) return true;
+    if (node.type === "conditional_expression")
+      return node.namedChildren.some((c) => c !== null && isCudaString(c));
+    if (node.type === "call" && calleeName(this.py, node) === "torch.device")
+      return this.cudaDevice(positional(node)[0], at, depth + 1);
+    if (node.type !== "identifier") return false;
+    const b = bindingOf(this.py, node.text, at);
+    return b?.value !== undefined && this.cudaDevice(b.value, b, depth + 1);
+  }
+
+  placed(node: Node | null | undefined, at: Span, depth = 0): number | undefined {
+    if (!node || depth > 12) return undefined;
+    switch (node.type) {
+      case "parenthesized_expression":
+        return this.placed(node.namedChildren[0], at, depth + 1);
+      case "subscript":
+        return this.placed(node.childForFieldName("value"), at, depth + 1);
+      case "binary_operator":
+        return (
+          this.placed(node.childForFieldName("left"), at, depth + 1) ??
+          this.placed(node.childForFieldName("right"), at, depth + 1)
+        );
+      case "attribute": {
+        const attr = node.childForFieldName("attribute")?.text ?? "";
+        return OUTPUT_FIELDS.has(attr)
+          ? this.placed(node.childForFieldName("object"), at, depth + 1)
+          : undefined;
+      }
+      case "identifier": {
+        const b = bindingOf(this.py, node.text, at);
+        if (!b?.value || this.seen.has(b.start)) return undefined;
+        this.seen.add(b.start);
+        return this.placed(b.value, b, depth + 1);
+      }
+      case "call":
+        return this.ofCall(node, at, depth);
+      default:
+        return undefined;
+    }
+  }
+
+  private ofCall(call: Node, at: Span, depth: number): number | undefined {
+    const method = methodName(call);
+    const line = call.startPosition.row + 1;
+    if (method === "cuda") return line;
+    if (method === "to") {
+      const target = keyword(call, "device") ?? positional(call)[0];
+      if (this.cudaDevice(target, at, depth)) return line;
+      // `.to(other)` or `.to(torch.float16)`: the device is unchanged or unknown.
+      return target && !/^torch\.(float|half|bfloat|double|int|long|bool|uint)/.test(target.text)
+        ? undefined
+        : this.placed(receiverOf(call), at, depth + 1);
+    }
+    if (method && STAYS_ON_DEVICE.has(method)) return this.placed(receiverOf(call), at, depth + 1);
+    const callee = call.childForFieldName("function");
+    const name = calleeName(this.py, call);
+    const device = keyword(call, "device");
+    if (name && TENSOR_FACTORIES.test(name)) return this.cudaDevice(device, at, depth) ? line : undefined;
+    // A model or torch op returns its result on the device of its inputs.
+    if ((callee && isModelCallee(this.py, callee, at)) || (name && TORCH_FUNCTIONS.test(name))) {
+      for (const a of positional(call)) {
+        const p = this.placed(a, at, depth + 1);
+        if (p) return p;
+      }
+    }
+    return undefined;
+  }
+}
+
 const WHAT: Record<Origin["kind"], (t: string) => string> = {
   output: (t) => `comes from a forward pass (\`${t}(...)\`), so it is part of the autograd graph`,
   loss: (t) => `is a loss (\`${t}(...)\`) that is part of the autograd graph`,
@@ -325,11 +410,35 @@ export default defineCheck((ctx) => {
   const skipped = (at: Span, value: Node) =>
     calledWithoutGrad(at) || (gradDisabledAt(py, at) && !boundWithGrad(value, at));
 
+  const cuda = usesCuda(py);
+  /** A CPU-only conversion of a tensor that may be on the GPU, reported when no graph is involved. */
+  const reportGpu = (call: CallSite, value: Node, spelling: string): boolean => {
+    const where = cuda ? new GpuTracer(py).placed(value, call) : undefined;
+    if (!where) return false;
+    const shown = value.text.length > 40 ? "This tensor" : `\`${value.text}\``;
+    ctx.report(call.callee.childForFieldName("attribute") ?? call, {
+      message:
+        `${shown} may be on the GPU (it is placed there on line ${where}), and \`${spelling}\` only reads CPU memory: ` +
+        'on CUDA it raises "can\'t convert cuda:0 device type tensor to numpy". Move it first with `.cpu()` (`t.cpu().numpy()`).',
+      fix:
+        spelling === ".numpy()"
+          ? {
+              description: "move to the CPU before converting",
+              edits: [{ at: value, text: `${value.text}.cpu()` }],
+            }
+          : undefined,
+    });
+    return true;
+  };
+
   for (const call of conversions) {
-    if (skipped(call, call.receiver!)) continue;
     const recv = call.receiver!;
-    const origin = new Tracer(py).origin(recv, call);
-    if (!origin) continue;
+    const inGraph = !skipped(call, recv);
+    const origin = inGraph ? new Tracer(py).origin(recv, call) : undefined;
+    if (!origin) {
+      reportGpu(call, recv, ".numpy()");
+      continue;
+    }
     // `x.cpu().numpy()` gets `.detach()` before the `.cpu()`; anything else gets both.
     const cpuCall = recv.type === "call" && methodName(recv) === "cpu" && positional(recv).length === 0;
     const base = cpuCall ? receiverOf(recv) : recv;
@@ -351,9 +460,12 @@ export default defineCheck((ctx) => {
   }
   for (const call of arrays) {
     const arg = call.args[0];
-    if (!arg || skipped(call, arg)) continue;
-    const origin = new Tracer(py).origin(arg, call);
-    if (!origin) continue;
+    if (!arg) continue;
+    const origin = skipped(call, arg) ? undefined : new Tracer(py).origin(arg, call);
+    if (!origin) {
+      reportGpu(call, arg, `${call.callee.text}(...)`);
+      continue;
+    }
     if (origin.appended) {
       ctx.report(call, {
         message:
