@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { covers, gradToggles, isOptimizerClass, moduleChain, walksModules } from "./_loop.js";
+import { type Chain, covers, gradToggles, isOptimizerClass, moduleChain, walksModules } from "./_loop.js";
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -17,7 +17,11 @@ export default defineCheck((ctx) => {
     if (!source) continue;
     const optChain = moduleChain(py, source.module, opt);
     if (!optChain) continue;
-    const related = toggles.filter((t) => t.chains.some((c) => covers(optChain, c)));
+    // `model = nn.Sequential(backbone, head)`: the model holds the modules it was built from.
+    const parts = partsOf(source.module, opt);
+    const related = toggles.filter((t) =>
+      t.chains.some((c) => covers(optChain, c) || parts.some((p) => covers(p, c))),
+    );
     const freezes = related.filter((t) => t.frozen);
     if (freezes.length === 0) continue;
     const later = related.filter((t) => t.at.start > opt.end);
@@ -66,6 +70,19 @@ export default defineCheck((ctx) => {
         });
       }
     }
+  }
+
+  /** Module chains passed to the call that built a plain variable (`model = Wrapper(backbone, head)`). */
+  function partsOf(module: Node, opt: CallSite): Chain[] {
+    if (module.type !== "identifier") return [];
+    const a = py.lastAssignment(module.text, opt);
+    const value = a?.op === "=" && a.targets.length === 1 ? a.value : undefined;
+    if (value?.type !== "call") return [];
+    const args = value.childForFieldName("arguments")?.namedChildren ?? [];
+    return args
+      .filter((n): n is Node => n !== null && (n.type === "identifier" || n.type === "attribute"))
+      .map((n) => moduleChain(py, n, opt))
+      .filter((c): c is Chain => c !== undefined);
   }
 
   /** What an optimiser's params argument draws from: `X.parameters()` directly, through a name, or filtered. */
