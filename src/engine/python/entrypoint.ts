@@ -26,6 +26,9 @@ const CLI_DECORATORS = ["click.command", "click.group", "hydra.main", "typer.Typ
 /** Calls that, at module level, mean the file does work when it is run (not just definitions). */
 const TOP_LEVEL_WORK = /^(fit|fit_generator|train|train_model|backward)$/;
 
+/** Functions whose module-level call means "run the program". */
+const ENTRY_FUNCTIONS = /^(main|run|cli|run_training|run_experiment|train_and_evaluate)$/;
+
 /** How the file is run, or undefined for a library module (and for test files). */
 export function entryPointKind(py: PythonModel, path?: string): EntryPointKind | undefined {
   if (path && isTestPath(path)) return undefined;
@@ -36,6 +39,15 @@ export function entryPointKind(py: PythonModel, path?: string): EntryPointKind |
   if (py.calls.some((c) => c.method !== undefined && TOP_LEVEL_WORK.test(c.method) && py.isModuleLevel(c)))
     return "top-level";
   if (py.loops.some((l) => py.isModuleLevel(l) && /epoch/i.test(l.node.text.slice(0, 120))))
+    return "top-level";
+  // A script that ends with a bare `main()` (no `__main__` guard) still runs when executed.
+  const local = new Set(py.functions.filter((f) => !f.cls && !f.parentFunction).map((f) => f.name));
+  if (
+    py.calls.some(
+      (c) =>
+        !c.receiver && c.name && ENTRY_FUNCTIONS.test(c.name) && local.has(c.name) && py.isModuleLevel(c),
+    )
+  )
     return "top-level";
   return undefined;
 }
