@@ -1,6 +1,8 @@
+import { anyNameMatches } from "../../src/engine/names.js";
 import { isTestPath } from "../../src/engine/python/helpers.js";
+import type { CallSite } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { dataArg, dataRole, modelKind, preprocessorOf, receiverText } from "./_lib.js";
+import { ctorOf, dataArg, dataRole, modelKind, preprocessorOf, receiverText } from "./_lib.js";
 
 const PIPELINE_BUILDERS = [
   "sklearn.pipeline.*",
@@ -9,13 +11,28 @@ const PIPELINE_BUILDERS = [
   "imblearn.pipeline.*",
 ];
 
+// Transformers that learn little or nothing in `fit` are still steps a `Pipeline` should hold.
+const STATELESS_STEPS = [
+  "sklearn.preprocessing.PolynomialFeatures",
+  "sklearn.preprocessing.FunctionTransformer",
+  "sklearn.preprocessing.Normalizer",
+  "sklearn.preprocessing.Binarizer",
+  "sklearn.feature_extraction.text.HashingVectorizer",
+];
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (isTestPath(ctx.path) || py.callsTo(...PIPELINE_BUILDERS).length > 0) return;
   // Steps fitted on training features: a refit on test data is fit-on-test-data's finding, and a
   // scaler of the target is not a feature step.
+  const stepOf = (c: CallSite) => {
+    const prep = preprocessorOf(py, c);
+    if (prep) return prep;
+    const ctor = ctorOf(py, c.receiver, c);
+    return ctor && anyNameMatches(ctor, STATELESS_STEPS) ? ctor : undefined;
+  };
   const steps = py.methodCalls("fit_transform").filter((c) => {
-    if (preprocessorOf(py, c) === undefined) return false;
+    if (stepOf(c) === undefined) return false;
     const data = dataArg(c);
     const role = dataRole(py, data, c);
     return role !== "test" && role !== "val" && !(data && isTarget(data.text));
@@ -38,7 +55,7 @@ export default defineCheck((ctx) => {
       .methodCalls("fit")
       .find((f) => f.start > last.end && py.functionAt(f) === scope && modelKind(py, f) === "supervised");
     if (!model) continue;
-    const names = same.map((s) => preprocessorOf(py, s)!.split(".").pop()).join(", ");
+    const names = same.map((s) => stepOf(s)!.split(".").pop()).join(", ");
     ctx.report(first, {
       message:
         `${same.length} preprocessing steps (${names}) are fitted by hand before the model on line ${model.line}. ` +
