@@ -64,9 +64,11 @@ export default defineCheck((ctx) => {
           "splitting and the dataloaders in a `LightningDataModule` lets the model be reused, tested and served " +
           "without the data pipeline; pass it with `trainer.fit(model, datamodule=dm)`.",
       });
-      continue;
     }
+    // Reads elsewhere in the module (`setup`, `__init__`, other hooks) are their own finding; the
+    // data hooks are covered by the comment above.
     for (const method of cls.methods) {
+      if (DATA_HOOKS.has(method.name)) continue;
       for (const call of py.callsIn(method.body, { direct: true })) {
         if (!readsData(call) || !onTriggerLine(call.line)) continue;
         // `self.df = pd.read_csv(...)` in `__init__` is dataset-in-module's finding.
