@@ -19,8 +19,8 @@ const MULTIPROCESS_CALLS = [
   "joblib.Parallel",
 ];
 const HARMLESS = /^(torch\.)?multiprocessing\.(cpu_count|current_process|parent_process|freeze_support)$/;
-// A file name that differs per process (rank, pid, worker) is safe without a queue.
-const PER_PROCESS = /rank|pid|getpid|process|worker|node_id|proc/i;
+// A file name that differs per process (rank, pid, worker, Ray Tune trial) is safe without a queue.
+const PER_PROCESS = /rank|pid|getpid|process|worker|node_id|proc|trial|task_id/i;
 const ONE_PROCESS =
   /rank|is_main|main_process|is_master|master_process|global_zero|is_primary|is_local_main/i;
 
