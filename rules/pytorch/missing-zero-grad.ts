@@ -47,6 +47,28 @@ export default defineCheck((ctx) => {
     if (callersOf(py, fn).some((site) => py.loopsAt(site).length > 0))
       found.push({ steps, where: `\`${fn.name}\`, called in a loop,` });
   }
+  // Lightning with `self.automatic_optimization = False`: `manual_backward` and `opt.step()` are the
+  // user's, and so is the reset Lightning no longer does.
+  for (const cls of lit) {
+    if (!/automatic_optimization\s*=\s*False/.test(cls.node.text)) continue;
+    for (const fn of py.functions.filter((f) => f.cls === cls)) {
+      const calls = directCalls(py, fn.body);
+      const backward = calls.find((c) => c.method === "manual_backward");
+      if (!backward) continue;
+      const step = calls.find(
+        (c) =>
+          c.start > backward.end &&
+          c.method === "step" &&
+          c.args.length === 0 &&
+          /opt/i.test(c.receiver?.text ?? ""),
+      );
+      if (step)
+        found.push({
+          steps: [{ call: step, optimizer: step.receiver!.text }],
+          where: `\`${fn.name}\` (manual optimisation)`,
+        });
+    }
+  }
   for (const { steps, where } of found) {
     const step = steps[0];
     ctx.report(step.call, {
