@@ -40,7 +40,7 @@ const withFixes: {
   c: (typeof rules)[number]["cases"]["invalid"][number];
 }[] = [];
 for (const rule of rules)
-  rule.cases.invalid.forEach((c, i) => withFixes.push({ id: rule.id, i: i + 1, rule, c }));
+  for (const [i, c] of rule.cases.invalid.entries()) withFixes.push({ id: rule.id, i: i + 1, rule, c });
 
 describe.each(withFixes.map((w) => [`${w.id} invalid case ${w.i}`, w] as const))("%s", (_name, w) => {
   it("offers only fixes that parse and resolve the finding", async () => {
