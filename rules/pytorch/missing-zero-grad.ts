@@ -49,7 +49,7 @@ export default defineCheck((ctx) => {
   }
   // Lightning with `self.automatic_optimization = False`: `manual_backward` and `opt.step()` are the
   // user's, and so is the reset Lightning no longer does.
-  for (const cls of lit) {
+  for (const cls of onceBefore ? [] : lit) {
     if (!/automatic_optimization\s*=\s*False/.test(cls.node.text)) continue;
     for (const fn of py.functions.filter((f) => f.cls === cls)) {
       const calls = directCalls(py, fn.body);
