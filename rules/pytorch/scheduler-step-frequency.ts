@@ -23,6 +23,18 @@ function stepSized(node: Node | undefined): boolean {
   return node !== undefined && STEPS.test(node.text);
 }
 
+const STEP_PARAM = /^(step|steps|it|iter|iteration|global_step|current_step|step_num|num_steps)$/;
+const EPOCH_PARAM = /^(epoch|epochs|ep|current_epoch|epoch_num)$/;
+
+/** `LambdaLR(opt, lambda step: ...)`: what the lambda's parameter counts, by its name. */
+function lambdaCounts(fn: Node | undefined): Freq | undefined {
+  if (fn?.type !== "lambda") return undefined;
+  const params = fn.childForFieldName("parameters")?.namedChildren ?? [];
+  if (params.length !== 1 || params[0]?.type !== "identifier") return undefined;
+  const name = params[0].text;
+  return STEP_PARAM.test(name) ? "batch" : EPOCH_PARAM.test(name) ? "epoch" : undefined;
+}
+
 /** How often a scheduler built by `call` expects `step()`, when its arguments make that clear. */
 function frequencyOf(call: CallSite): Freq | undefined {
   const cls = call.name?.split(".").pop() ?? "";
@@ -52,6 +64,9 @@ function frequencyOf(call: CallSite): Freq | undefined {
       }
       case "CyclicLR":
         return "batch";
+      case "LambdaLR":
+      case "MultiplicativeLR":
+        return lambdaCounts(call.arg("lr_lambda", 1));
       default:
         return undefined;
     }
