@@ -1,6 +1,7 @@
 import { boolValue } from "../../src/engine/python/helpers.js";
 import type { PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
+import { Calls, fitsWithoutCallbacks } from "../keras/_lib.js";
 import {
   callMatching,
   isExamplePath,
@@ -60,8 +61,16 @@ export default defineCheck((ctx) => {
   if (callMatching(py, SAVES)) return;
   // A script that fits an estimator and scores it is an experiment; a `train*.py` that fits one is a training job.
   const isTrainScript = /train[^/]*\.py$/i.test(ctx.path);
+  // A Keras `fit` for many epochs with no callbacks is left to `keras/fit-without-callbacks`,
+  // whose message already asks for a `ModelCheckpoint`: one comment on the line, not two.
+  const leftToKeras = runs.some((run) => run.site.kind === "keras")
+    ? new Set(fitsWithoutCallbacks(new Calls(py)).map((f) => f.fit.start))
+    : new Set<number>();
   const unsaved = runs.filter(
-    (run) => !savesByItself(py, run, ctx.text) && (run.site.kind !== "estimator" || isTrainScript),
+    (run) =>
+      !savesByItself(py, run, ctx.text) &&
+      (run.site.kind !== "estimator" || isTrainScript) &&
+      !(run.site.kind === "keras" && run.site.call && leftToKeras.has(run.site.call.start)),
   );
   reportRun(ctx, unsaved, (run) => MESSAGES[run.site.kind]);
 });

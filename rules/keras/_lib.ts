@@ -1,5 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import { subclassesOf } from "../../src/engine/python/frameworks.js";
+import { numberValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 
 // Shared by the keras checks: which objects are Keras models, and what a model's output layer
@@ -322,4 +323,93 @@ export function compileLoss(calls: Calls, compile: CallSite): LossSpec | undefin
 function lossName(name: string | undefined): string | undefined {
   const m = name ? /^(?:keras|tensorflow)\.losses\.(\w+)$/.exec(name) : null;
   return m?.[1];
+}
+
+const OTHER_FIT_LIBRARIES = [
+  "torch",
+  "lightning",
+  "darts",
+  "skorch",
+  "fastai",
+  "pytorch_tabnet",
+  "neuralforecast",
+  "gluonts",
+  "autogluon",
+];
+const MODEL_NAME =
+  /^(?:self\.)?(?:\w+_)?(?:model|net|network|clf|classifier|regressor|autoencoder|encoder|ae|vae|gan|cnn|rnn|lstm|mlp)(?:_?\d+)?$/i;
+
+// Below this, a run is short enough that stopping early or keeping the best epoch matters little
+// (keras-io's MNIST convnet trains 15 epochs and needs neither).
+export const MANY_EPOCHS = 20;
+
+// Keras callbacks that log, schedule or guard a run but neither stop it early nor keep the best weights.
+const PASSIVE = [
+  "TensorBoard",
+  "CSVLogger",
+  "ProgbarLogger",
+  "History",
+  "TerminateOnNaN",
+  "RemoteMonitor",
+  "LearningRateScheduler",
+  "ReduceLROnPlateau",
+];
+
+/**
+ * The names of the callbacks given when they are a list of only passive Keras callbacks (`[]`,
+ * `None`, `[TensorBoard(log_dir)]`); undefined when any of them may stop the run or save the model.
+ */
+function passiveCallbacks(calls: Calls, node: Node, at: CallSite): string[] | undefined {
+  const value = calls.valueOf(node, at) ?? node;
+  if (value.type === "none") return [];
+  if (value.type !== "list") return undefined;
+  const names: string[] = [];
+  for (const item of value.namedChildren) {
+    const call = calls.of(calls.valueOf(item ?? undefined, at) ?? item);
+    const last = call?.name?.split(".").pop() ?? "";
+    if (!call?.imported || !call.name?.startsWith("keras.") || !PASSIVE.includes(last)) return undefined;
+    names.push(last);
+  }
+  return names;
+}
+
+/** A Keras `fit(..., epochs=)` that `keras/fit-without-callbacks` reports. */
+export interface FitWithoutCallbacks {
+  fit: CallSite;
+  receiver: Node;
+  epochsNode: Node;
+  /** The epoch count when it is a visible number. */
+  epochs?: number;
+  /** The passive callbacks given (`[]` when none). */
+  passive: string[];
+}
+
+/**
+ * The Keras `fit(..., epochs=)` calls of a file that run at least `MANY_EPOCHS` epochs (or a count
+ * set elsewhere) with no callbacks, or only callbacks that log or schedule: the runs
+ * `keras/fit-without-callbacks` reports. `general/no-model-checkpoint` leaves these to it, since
+ * its message already names `ModelCheckpoint`.
+ */
+export function fitsWithoutCallbacks(calls: Calls): FitWithoutCallbacks[] {
+  const py = calls.py;
+  const fits = py.methodCalls("fit").filter((c) => c.keywords.has("epochs"));
+  if (fits.length === 0 || !py.importsModule("keras", "tensorflow", "tf_keras")) return [];
+  // A model built elsewhere (`model = build_model()` from another module) in a file that uses no
+  // other deep-learning library that takes `fit(..., epochs=)`.
+  const kerasOnly = !py.importsModule(...OTHER_FIT_LIBRARIES);
+  const out: FitWithoutCallbacks[] = [];
+  for (const fit of fits) {
+    if (fit.hasSplat) continue;
+    const given = fit.keywords.get("callbacks");
+    const passive = given ? passiveCallbacks(calls, given, fit) : [];
+    if (passive === undefined) continue;
+    const receiver = fit.receiver;
+    if (!receiver || !(isKerasModel(calls, receiver, fit) || (kerasOnly && MODEL_NAME.test(receiver.text))))
+      continue;
+    const epochsNode = fit.keywords.get("epochs")!;
+    const epochs = numberValue(calls.valueOf(epochsNode, fit));
+    if (epochs !== undefined && epochs < MANY_EPOCHS) continue;
+    out.push({ fit, receiver, epochsNode, epochs, passive });
+  }
+  return out;
 }
