@@ -2,6 +2,7 @@ import { isEntryPoint } from "../../src/engine/python/entrypoint.js";
 import { boolValue, literal, statementOf } from "../../src/engine/python/helpers.js";
 import { type CallSite, type PythonModel, type Span, spanOf } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
+import { Calls, kerasModelCall } from "../keras/_lib.js";
 import { onTriggerLine, SEEDABLE_GENERATORS, seedingCalls, trainingSites } from "./_lib.js";
 
 const TORCH_RANDOM =
@@ -105,11 +106,21 @@ export default defineCheck((ctx) => {
   const explicit = (shapesData || trains ? uses.filter((u) => u.what !== SPLIT_WITHOUT_STATE) : []).sort(
     (a, b) => a.at.start - b.at.start,
   );
+  // A Keras run is reported where its model is built (`keras.Sequential(...)`, `keras.Model(...)`),
+  // where the unseeded weights are drawn, rather than on `fit`, which other rules comment on; the
+  // `fit` line when the building line is not part of the change. A loaded model keeps its weights.
+  const calls = training.some((t) => t.kind === "keras") ? new Calls(py) : undefined;
+  const weightSites = (t: (typeof training)[number]): Span[] => {
+    const built =
+      calls && t.kind === "keras" && t.call ? kerasModelCall(calls, t.call.receiver, t.call) : undefined;
+    return built && !/\.load_model$/.test(built.name ?? "") ? [built, t.at] : [t.at];
+  };
   const first =
     explicit.find(reportable) ??
-    training
-      .map((t) => ({ at: t.at, what: "initial weights drawn from the unseeded global RNG" }))
+    [...training]
       .sort((a, b) => a.at.start - b.at.start)
+      .flatMap(weightSites)
+      .map((at) => ({ at, what: "initial weights drawn from the unseeded global RNG" }))
       .find(reportable);
   if (!first) return;
   ctx.report(first.at, {
