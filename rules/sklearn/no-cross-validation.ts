@@ -83,9 +83,15 @@ export default defineCheck((ctx) => {
       iter = a?.op === "=" && a.targets.length === 1 ? (a.value ?? undefined) : undefined;
     }
     if (!iter || !/^(list|tuple|dictionary|set)$/.test(iter.type)) return 0;
+    const outer = iter;
+    // Top-level constructors only: `make_pipeline(StandardScaler(), SVC())` is one candidate.
+    const nested = (c: Node) => {
+      for (let p = c.parent; p && p.id !== outer.id; p = p.parent) if (p.type === "call") return true;
+      return false;
+    };
     return iter
       .descendantsOfType("call")
-      .filter((c): c is Node => !!c && c.parent?.type !== "call")
+      .filter((c): c is Node => !!c && !nested(c))
       .filter((c) => {
         const ctor = py.resolve(c.childForFieldName("function") ?? c);
         return !!ctor && isSupervisedClass(ctor);
