@@ -1,5 +1,7 @@
 import type { Node } from "web-tree-sitter";
+import { boolValue, isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, FunctionDef, Param, PythonModel } from "../../src/engine/python/model.js";
+import type { CheckContext } from "../../src/engine/rule.js";
 
 // Shared by the typer checks: which objects are Typer apps, which functions are their commands
 // and callbacks, and what each command parameter declares (type, default, Option/Argument call),
@@ -171,4 +173,146 @@ export function baseType(type: string | undefined): string | undefined {
   const parts = union ? splitTop(union[1]) : t.includes("|") ? t.split("|") : [t];
   const rest = parts.filter((p) => p !== "None");
   return rest.length === 1 ? rest[0] : t;
+}
+
+// ---- shared by typer/missing-version-option and typer/no-callback-with-subcommands -------------
+// Both land on `app = typer.Typer()` and both ask for an `@app.callback()`. When both apply to an
+// app that does not look installed, `no-callback-with-subcommands` names the `--version` option in
+// its message and `missing-version-option` stays silent for that app.
+
+const VERSION_PARAM = /^(?:show_|print_)?version$/;
+const ROOT_ONLY = /^(?:add_completion|pretty_exceptions_\w+)$/;
+
+/**
+ * True when the project's manifests are visible and none installs command-line scripts: a
+ * research repository run as `python cli.py` (requirements files only, or a pyproject without
+ * scripts). `setup.py` entry points are not visible here, so this errs towards silence.
+ */
+function notInstalled(manifests: ReadonlyMap<string, string>): boolean {
+  if (manifests.size === 0) return false;
+  for (const [path, text] of manifests) {
+    if (
+      /(^|\/)pyproject\.toml$/.test(path) &&
+      /^\s*\[(project\.scripts|project\.gui-scripts|project\.entry-points[^\]]*|tool\.poetry\.scripts|tool\.flit\.scripts)\]/m.test(
+        text,
+      )
+    )
+      return false;
+  }
+  return true;
+}
+
+/**
+ * The app users run, not a command group another module mounts: the file runs it, gives it a
+ * callback, mounts groups on it, or a pyproject script points at it.
+ */
+function isRootApp(
+  py: PythonModel,
+  name: string,
+  cmds: ReturnType<typeof commands>,
+  manifests: ReadonlyMap<string, string>,
+): boolean {
+  if (py.calls.some((c) => c.callee.text === name)) return true;
+  // Settings only the app that is run reads: shell completion and the traceback style.
+  const app = typerApps(py).find((a) => a.name === name);
+  if (app && [...app.call.keywords.keys()].some((k) => ROOT_ONLY.test(k))) return true;
+  if (cmds.some((c) => c.kind === "callback" && c.app === name)) return true;
+  if (py.calls.some((c) => c.method === "add_typer" && c.receiver?.text === name)) return true;
+  for (const [path, text] of manifests) {
+    if (/(^|\/)pyproject\.toml$/.test(path) && new RegExp(`:\\s*${name}\\b`).test(text)) return true;
+  }
+  return false;
+}
+
+const SCRIPTS_SECTION =
+  /^\s*\[(project\.scripts|project\.gui-scripts|project\.entry-points[^\]]*|tool\.poetry\.scripts|tool\.flit\.scripts)\]|\bconsole_scripts\b/m;
+
+/**
+ * True when the CLI looks like an installed package: a pyproject declares scripts or entry points,
+ * or the file or a manifest mentions `__version__` / `console_scripts`.
+ */
+export function looksInstalled(ctx: CheckContext): boolean {
+  if (/\b__version__\b|\bconsole_scripts\b/.test(ctx.text)) return true;
+  for (const [path, text] of ctx.project.manifests) {
+    if (/\b__version__\b/.test(text)) return true;
+    if (/(^|\/)pyproject\.toml$/.test(path) && SCRIPTS_SECTION.test(text)) return true;
+  }
+  return false;
+}
+
+/** True when the file declares a `--version` option: an eager option, a `version` parameter or command, the flag's name. */
+function hasVersionOption(py: PythonModel): boolean {
+  if (
+    py.calls.some((c) => c.imported && c.is("typer.Option") && boolValue(c.keywords.get("is_eager")) === true)
+  )
+    return true;
+  for (const cmd of commands(py)) {
+    if (cmd.kind === "command" && cmd.fn.name === "version") return true;
+    for (const p of cliParams(py, cmd.fn)) {
+      if (VERSION_PARAM.test(p.param.name)) return true;
+      if (p.info?.args.some((a) => /^--version\b/.test(stringValue(a) ?? ""))) return true;
+    }
+  }
+  return false;
+}
+
+/** The apps `typer/missing-version-option` applies to: root apps of a file with no `--version` option. */
+export function appsWithoutVersion(ctx: CheckContext): TyperApp[] {
+  const { py } = ctx;
+  if (isTestPath(ctx.path) || notInstalled(ctx.project.manifests)) return [];
+  const apps = typerApps(py);
+  if (apps.length === 0 || hasVersionOption(py)) return [];
+  const mounted = subApps(py);
+  const cmds = commands(py);
+  return apps.filter((app) => !mounted.has(app.name) && isRootApp(py, app.name, cmds, ctx.project.manifests));
+}
+
+/** `no_args_is_help=True`, `invoke_without_command=True` or a `callback=`: the bare invocation is handled. */
+function handlesBareInvocation(call: CallSite): boolean {
+  if (call.hasSplat || call.keywords.has("callback")) return true;
+  return (
+    boolValue(call.keywords.get("no_args_is_help")) === true ||
+    boolValue(call.keywords.get("invoke_without_command")) === true
+  );
+}
+
+/** An app `typer/no-callback-with-subcommands` applies to, with its commands. */
+export interface GroupWithoutCallback {
+  app: TyperApp;
+  /** Commands, mounted groups and registered imported commands. */
+  count: number;
+  /** Its commands defined in this file. */
+  mine: Command[];
+}
+
+/** Apps with two or more subcommands and no callback, `no_args_is_help=True` or `invoke_without_command=True`. */
+export function groupsWithoutCallback(py: PythonModel): GroupWithoutCallback[] {
+  const apps = typerApps(py);
+  if (apps.length === 0) return [];
+  const cmds = commands(py);
+  const out: GroupWithoutCallback[] = [];
+  for (const app of apps) {
+    if (handlesBareInvocation(app.call)) continue;
+    if (cmds.some((c) => c.kind === "callback" && c.app === app.name)) continue;
+    const mine = cmds.filter((c) => c.kind === "command" && c.app === app.name);
+    const groups = py.calls.filter((c) => c.method === "add_typer" && c.receiver?.text === app.name);
+    // `app.command(name="train")(train_command)` with a function imported from another module.
+    const local = new Set(mine.map((c) => c.fn.name));
+    const registered = py.calls.filter(
+      (c) =>
+        c.callee.type === "call" &&
+        c.args[0]?.type === "identifier" &&
+        !local.has(c.args[0].text) &&
+        c.callee.childForFieldName("function")?.text.replace(/\s+/g, "") === `${app.name}.command`,
+    );
+    const count = mine.length + groups.length + registered.length;
+    if (count < 2) continue;
+    // Mounted as a group with its own no-args handling: `parent.add_typer(app, no_args_is_help=True)`.
+    const mounts = py.calls.filter(
+      (c) => c.method === "add_typer" && c.arg("typer_instance", 0)?.text === app.name,
+    );
+    if (mounts.some(handlesBareInvocation)) continue;
+    out.push({ app, count, mine });
+  }
+  return out;
 }
