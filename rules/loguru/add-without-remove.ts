@@ -7,6 +7,8 @@ import { sinkAdds } from "./_lib.js";
 // Hooks that a framework calls many times per run.
 const REPEATED_HOOKS =
   /^(training_step|validation_step|test_step|predict_step|forward|__call__|__getitem__|on_\w*(batch|step|epoch)\w*)$/;
+// Calls that run the function they are given many times: Optuna trials, pool and executor maps.
+const REPEATERS = /^(optimize|map|imap|imap_unordered|starmap|map_async|starmap_async)$/;
 // Event hooks that fire once per event (`on_train_start` on every `fit`, a GUI's `on_click`).
 const EVENT_HOOKS = /^on_\w+$/;
 
@@ -60,6 +62,15 @@ export default defineCheck((ctx) => {
       (c) => c.name === fn.name && !c.receiver && py.loopsAt(c).length > 0 && !isWithin(c, fn),
     );
     if (calledInLoop) return `runs in \`${fn.name}()\`, which this file calls inside a loop`;
+    // `study.optimize(objective)`, `pool.map(work, items)`: handed to something that calls it over and over.
+    const repeater = py.calls.find(
+      (c) =>
+        !!c.method &&
+        REPEATERS.test(c.method) &&
+        !isWithin(c, fn) &&
+        (c.args[0]?.text === fn.name || c.keywords.get("func")?.text === fn.name),
+    );
+    if (repeater) return `runs in \`${fn.name}()\`, which \`${repeater.callee.text}\` calls over and over`;
     if (fn.decorators.some((d) => /^ray\.remote$/.test(d)) || fn.cls?.decorators.includes("ray.remote"))
       return "runs in a Ray task or actor, once per call or actor";
     // `def get_logger(name): logger.add(...); return logger.bind(...)` in a library: each module that asks for
