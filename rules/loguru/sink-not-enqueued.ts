@@ -57,8 +57,14 @@ export default defineCheck((ctx) => {
     if (call) return `\`${call.name}\``;
     const trainer = py.callsTo("lightning.pytorch.Trainer").find((t) => {
       const s = t.keywords.get("strategy")?.text ?? "";
-      const d = t.keywords.get("devices")?.text ?? "";
-      return /ddp|fsdp|deepspeed/i.test(s) || /^(-1|[2-9]|\d{2,})$|\[.*,.*\]/.test(d);
+      // `gpus=` is the Lightning 1.x spelling of `devices=`.
+      const d = (t.keywords.get("devices") ?? t.keywords.get("gpus"))?.text ?? "";
+      const nodes = t.keywords.get("num_nodes")?.text ?? "";
+      return (
+        /ddp|fsdp|deepspeed/i.test(s) ||
+        /^(-1|[2-9]|\d{2,})$|\[.*,.*\]/.test(d) ||
+        /^([2-9]|\d{2,})$/.test(nodes)
+      );
     });
     return trainer ? "a multi-device Lightning `Trainer`" : undefined;
   }
