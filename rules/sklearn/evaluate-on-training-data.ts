@@ -32,7 +32,10 @@ export default defineCheck((ctx) => {
     const fitData = norm(dataArg(fit))!;
     const scope = py.functionAt(fit);
     const mine = evals.filter(
-      (e) => e.start > fit.end && receiverText(e) === recv && py.functionAt(e) === scope,
+      (e) =>
+        // `LinearRegression().fit(X, y).score(X, y)`: scored straight on the fitted object.
+        e.receiver?.id === fit.node.id ||
+        (e.start > fit.end && receiverText(e) === recv && py.functionAt(e) === scope),
     );
     // Fitted on the whole `X` that a test split was carved from, then scored on that test split.
     const heldOut = testSplitsOf(dataArg(fit)!, fit);
