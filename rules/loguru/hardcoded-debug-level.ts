@@ -74,7 +74,14 @@ export default defineCheck((ctx) => {
     return !!ctor && /^logging\.(handlers\.)?\w*Handler$/.test(ctor);
   }
 
-  function isDebug(node: Node): boolean {
+  function isDebug(node: Node, depth = 0): boolean {
+    // `LOG_LEVEL = "DEBUG"` once at module level, then `level=LOG_LEVEL`: still a constant.
+    if (node.type === "identifier" && depth === 0 && py.resolve(node) === node.text) {
+      const sets = py.assignments.filter((a) => a.targets.length === 1 && a.targets[0] === node.text);
+      const value =
+        sets.length === 1 && sets[0].op === "=" && py.isModuleLevel(sets[0]) ? sets[0].value : undefined;
+      return !!value && isDebug(value, depth + 1);
+    }
     const lit = literal(node);
     if (lit?.kind === "str")
       return lit.value.toUpperCase() === "DEBUG" || lit.value.toUpperCase() === "TRACE";
