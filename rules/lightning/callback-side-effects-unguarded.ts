@@ -141,33 +141,49 @@ export default defineCheck((ctx) => {
       )
       .map((f) => [f.name, f]),
   );
+  type Effect = { call: CallSite; what: string; where: string };
   const reported = new Set<number>();
-  const report = (call: CallSite, what: string, where: string) => {
-    if (reported.has(call.start)) return;
-    reported.add(call.start);
-    ctx.report(call, {
-      message:
-        `\`${calleeText(call)}(...)\` ${where} ${what}, and ` +
-        "Lightning runs callback hooks in every process: with several devices or nodes each rank does it, " +
-        "racing on the same file or sending duplicates. Run it on one process only: " +
-        "`if trainer.is_global_zero:` around it, or `@rank_zero_only` (from `lightning.pytorch.utilities`) on a helper.",
-    });
+  const message = (cls: string, first: Effect, others: Effect[]) => {
+    const shown = others
+      .slice(0, 6)
+      .map((o) => `line ${o.call.node.startPosition.row + 1} (\`${calleeText(o.call)}\`)`)
+      .join(", ");
+    const more = others.length > 6 ? ` and ${others.length - 6} more` : "";
+    const also =
+      others.length === 0
+        ? ""
+        : ` Callback \`${cls}\` has ${others.length} more unguarded side effect${others.length === 1 ? "" : "s"}: ` +
+          `${shown}${more}; guard them the same way.`;
+    return (
+      `\`${calleeText(first.call)}(...)\` ${first.where} ${first.what}, and ` +
+      "Lightning runs callback hooks in every process: with several devices or nodes each rank does it, " +
+      "racing on the same file or sending duplicates. Run it on one process only: " +
+      "`if trainer.is_global_zero:` around it, or `@rank_zero_only` (from `lightning.pytorch.utilities`) on a helper." +
+      also
+    );
   };
   for (const cls of callbacks) {
     if (GUARD.test(cls.node.text)) continue;
+    // One finding per class: the underlying problem is the class never looking at the rank.
+    const effects: Effect[] = [];
+    const add = (call: CallSite, what: string, where: string) => {
+      if (reported.has(call.start)) return;
+      reported.add(call.start);
+      effects.push({ call, what, where });
+    };
     for (const method of cls.methods) {
       if (SKIPPED_METHODS.has(method.name)) continue;
       const where = `in callback \`${cls.name}.${method.name}\``;
       for (const { call, what } of sideEffects(py, method.body)) {
         if (what) {
-          report(call, what, where);
+          add(call, what, where);
           continue;
         }
         const helper = call.callee.type === "identifier" ? helpers.get(call.callee.text) : undefined;
         if (!helper || call.imported) continue;
         for (const inner of sideEffects(py, helper.body)) {
           if (inner.what)
-            report(
+            add(
               inner.call,
               inner.what,
               `in \`${helper.name}\`, called from callback \`${cls.name}.${method.name}\`,`,
@@ -175,5 +191,15 @@ export default defineCheck((ctx) => {
         }
       }
     }
+    // Only added calls count (a multi-line call by one of its first lines); the first carries the finding.
+    const isAdded = (call: CallSite) => {
+      const from = call.node.startPosition.row + 1;
+      const to = Math.min(call.node.endPosition.row + 1, from + 10);
+      for (let l = from; l <= to; l++) if (ctx.isAdded(l)) return true;
+      return false;
+    };
+    const added = effects.filter((e) => isAdded(e.call)).sort((a, b) => a.call.start - b.call.start);
+    const [first, ...others] = added;
+    if (first) ctx.report(first.call, { message: message(cls.name, first, others) });
   }
 });
