@@ -40,6 +40,30 @@ export function isSafeSingleLoad(call: CallSite, py: PythonModel): boolean {
   return name !== undefined && SAFE_LOADERS.has(name);
 }
 
+const UNSAFE_LOADER_CLASSES = [
+  "Loader",
+  "UnsafeLoader",
+  "FullLoader",
+  "CLoader",
+  "CUnsafeLoader",
+  "CFullLoader",
+].flatMap((l) => [`yaml.${l}`, l.startsWith("C") ? `yaml.cyaml.${l}` : `yaml.loader.${l}`]);
+
+/**
+ * True when `pyyaml/unsafe-load` reports this PyYAML call: `yaml.load`/`load_all` with no `Loader`
+ * (and no `**kwargs` that may carry one) or with an object-building one, `unsafe_load*`, `full_load*`.
+ */
+export function flaggedByUnsafeLoad(call: CallSite, py: PythonModel): boolean {
+  if (!call.imported) return false;
+  if (call.is("yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load", "yaml.full_load_all"))
+    return true;
+  if (!call.is("yaml.load", "yaml.load_all")) return false;
+  const loader = call.arg("Loader", 1);
+  if (!loader) return !call.hasSplat;
+  const name = py.resolve(loader);
+  return name !== undefined && UNSAFE_LOADER_CLASSES.includes(name);
+}
+
 /** The stream or text a load call reads. */
 export function loadedStream(call: CallSite): Node | undefined {
   return call.arg("stream", 0);

@@ -1,5 +1,6 @@
 import { stringValue } from "../../src/engine/python/helpers.js";
 import { type CheckContext, defineCheck } from "../../src/engine/rule.js";
+import { flaggedByUnsafeLoad } from "./_lib.js";
 
 const UNSAFE_LOADERS = [
   "Loader",
@@ -32,6 +33,8 @@ export default defineCheck((ctx) => {
   )) {
     // `yaml = YAML(typ="safe"); yaml.load(f)`: a local ruamel object that shadows the module name.
     if (!call.imported) continue;
+    // The same test `pyyaml/untrusted-config-source` uses to leave the loader advice to this rule.
+    if (!flaggedByUnsafeLoad(call, py)) continue;
     const method = call.name!.slice("yaml.".length);
     const safeName = method.endsWith("_all") ? "safe_load_all" : "safe_load";
     const isLoad = method === "load" || method === "load_all";

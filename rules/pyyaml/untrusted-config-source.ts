@@ -1,6 +1,6 @@
 import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { Fates, loadedStream, Sources, yamlLoads } from "./_lib.js";
+import { Fates, flaggedByUnsafeLoad, loadedStream, Sources, yamlLoads } from "./_lib.js";
 
 const UNSAFE_LOADERS = [
   "yaml.Loader",
@@ -55,6 +55,22 @@ export default defineCheck((ctx) => {
         : source.kind === "web"
           ? "data sent in a web request"
           : "a network response";
+    // `pyyaml/unsafe-load` comments on the loader of this very call and names `yaml.safe_load`:
+    // this message keeps to what the input's origin adds (who controls it, and validating it).
+    if (flaggedByUnsafeLoad(call, py)) {
+      const validated = fate.kind !== "raw" && fate.kind !== "passed";
+      ctx.report(call, {
+        message: validated
+          ? `This YAML is parsed from ${origin}, so the loader problem on this line (\`pyyaml/unsafe-load\`) can be exploited by whoever ` +
+            "controls that input: the objects its tags name are built while parsing, before the schema check that follows can reject anything. " +
+            "Fix that first; the check after it is right and can stay."
+          : `This YAML is parsed from ${origin} and used without any validation, so whoever controls that input decides the ` +
+            "keys, types and values the code acts on (and, through the loader `pyyaml/unsafe-load` flags on this line, possibly the Python objects built while parsing). " +
+            "Besides fixing the loader, check the result against a schema right after loading (a Pydantic model's `model_validate`, " +
+            "a dataclass built with `**cfg`, or `jsonschema.validate`), so an unexpected key, type or value stops the run with a clear error.",
+      });
+      continue;
+    }
     if (unsafe) {
       ctx.report(call, {
         message:
