@@ -86,14 +86,18 @@ export default defineCheck((ctx) => {
       const op = node.childForFieldName("operator")?.text;
       const left = node.childForFieldName("left");
       const right = node.childForFieldName("right");
-      if (op === "%" && left && right) return [...messageParts(left), right];
+      // `"... %s %s" % (user, password)`: each element of the tuple is interpolated.
+      if (op === "%" && left && right)
+        return [...messageParts(left), ...(right.type === "tuple" ? namedOf(right) : [right])];
       if (op === "+" && left && right) return [...messageParts(left), ...messageParts(right)];
     }
     if (node.type === "call") {
       const fn = node.childForFieldName("function");
-      // "... {}".format(x)
+      // "... {}".format(x), "... {pw}".format(pw=password)
       if (fn?.type === "attribute" && fn.childForFieldName("attribute")?.text === "format")
-        return node.childForFieldName("arguments")?.namedChildren.filter((c): c is Node => !!c) ?? [];
+        return namedOf(node.childForFieldName("arguments")).map((c) =>
+          c.type === "keyword_argument" ? (c.childForFieldName("value") ?? c) : c,
+        );
     }
     return node.type === "concatenated_string"
       ? node.namedChildren.flatMap((c) => (c ? messageParts(c) : []))
@@ -171,3 +175,7 @@ export default defineCheck((ctx) => {
     );
   }
 });
+
+function namedOf(node: Node | null | undefined): Node[] {
+  return node?.namedChildren.filter((c): c is Node => !!c) ?? [];
+}
