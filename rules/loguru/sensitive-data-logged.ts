@@ -171,7 +171,8 @@ export default defineCheck((ctx) => {
     // Compound names: user_email, db_password, OPENAI_API_KEY.
     return (
       /(^|_)(password|passwd|secret|api_?key|private_key|access_key|ssn|email|credentials?)$/.test(w) ||
-      /(^|_)(access|auth|api|bearer|refresh|hf|github)_token$/.test(w)
+      /(^|_)(access|auth|api|bearer|refresh|hf|github)_token$/.test(w) ||
+      /(^|_)(auth|authorization)(_header)?$/.test(w)
     );
   }
 });
