@@ -1,4 +1,5 @@
-import { boolValue, statementOf } from "../../src/engine/python/helpers.js";
+import { boolValue, statementOf, stringValue } from "../../src/engine/python/helpers.js";
+import type { CallSite, PythonModel } from "../../src/engine/python/model.js";
 import type { FixInput } from "../../src/engine/rule.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { onTriggerLine, torchAlias, usesCuda } from "./_tensors.js";
@@ -17,6 +18,45 @@ const DETERMINISTIC = "torch.backends.cudnn.deterministic";
 const BENCHMARK = "torch.backends.cudnn.benchmark";
 const ENABLED = "torch.backends.cudnn.enabled";
 const SWITCH = /determinis|reproducib|benchmark/i;
+
+// What makes cuDNN's algorithm choice matter: a convolution in the file, as a layer, a functional
+// call, or a torchvision/timm/segmentation_models_pytorch CNN (their weight enums are not models).
+const CONVOLUTION =
+  /^torch\.nn\.(modules\.conv\.)?(Lazy)?Conv(Transpose)?[123]d$|^torch\.nn\.functional\.conv(_transpose)?[123]d$|^torchvision\.ops\.(DeformConv2d|deform_conv2d)$|^timm\.create_model$|^segmentation_models_pytorch\.\w+$/;
+const TORCHVISION_MODEL = /^torchvision\.models\.(\w+\.)*[a-z]\w*$/;
+const NOT_A_MODEL = /_Weights\b|\.(get_weight|get_model_weights|list_models)$/;
+
+// A model class imported from the project whose name says it is a CNN (`from models import TestResNet`).
+const CNN_CLASS =
+  /(ResNe[tX]t?|DenseNet|VGG|U_?Net|CNN|EfficientNet|MobileNet|Inception|AlexNet|RegNet|SqueezeNet|ShuffleNet|Conv(?![a-z]))\w*$/;
+
+function usesConvolution(py: PythonModel): boolean {
+  return py.calls.some((c) => {
+    if (c.name === undefined) return false;
+    if (CONVOLUTION.test(c.name)) return true;
+    if (TORCHVISION_MODEL.test(c.name)) return !NOT_A_MODEL.test(c.name);
+    // Only a class (capitalised): `TestResNet(...)`, `models.UNet(...)`.
+    const last = c.name.slice(c.name.lastIndexOf(".") + 1);
+    return /^[A-Z]/.test(last) && CNN_CLASS.test(last);
+  });
+}
+
+// Without convolutions, what is left that is non-deterministic on CUDA and that
+// `torch.use_deterministic_algorithms(True)` fixes: the ops whose whole point is to add many values
+// into shared slots, which CUDA does with atomic adds in whatever order threads finish.
+const ATOMIC_ADD = new Set(["index_add", "index_add_", "scatter_add", "scatter_add_"]);
+const SCATTER_REDUCE = new Set(["scatter_reduce", "scatter_reduce_"]);
+
+function atomicAccumulation(py: PythonModel): CallSite | undefined {
+  return py.calls.find((c) => {
+    if (!c.method || !(c.receiver || c.name?.startsWith("torch."))) return false;
+    if (ATOMIC_ADD.has(c.method)) return true;
+    if (!SCATTER_REDUCE.has(c.method)) return false;
+    // `scatter_reduce(dim, index, src, reduce)` on a tensor; `torch.scatter_reduce(input, dim, index, src, reduce)`.
+    const reduce = stringValue(c.arg("reduce", c.receiver && !c.name?.startsWith("torch.") ? 3 : 4));
+    return reduce === "sum" || reduce === "mean";
+  });
+}
 
 export default defineCheck((ctx) => {
   const { py } = ctx;
@@ -57,10 +97,20 @@ export default defineCheck((ctx) => {
   // One comment per file: the benchmark finding already says to make cuDNN deterministic.
   if (deterministic || benchmarks.length > 0) return;
 
+  // `cudnn.deterministic` only constrains cuDNN's convolution algorithms: a file without
+  // convolutions (an LSTM, a Transformer, a KAN) has nothing for it to fix, and is left alone
+  // unless it calls an op that accumulates with atomic adds, which the message then names.
+  const conv = usesConvolution(py);
+  const atomic = conv ? undefined : atomicAccumulation(py);
+  if (!conv && !atomic) return;
+
   // `cudnn.deterministic = False` written out is the line to change, not the seed.
-  const off = cudnnFlag(DETERMINISTIC).find(
-    (a) => boolValue(a.value) === false && !switched(a) && ctx.isAdded(a.line) && onTriggerLine(ctx, a.line),
-  );
+  const off = conv
+    ? cudnnFlag(DETERMINISTIC).find(
+        (a) =>
+          boolValue(a.value) === false && !switched(a) && ctx.isAdded(a.line) && onTriggerLine(ctx, a.line),
+      )
+    : undefined;
   if (off) {
     ctx.report(off.value!, {
       message:
@@ -75,6 +125,15 @@ export default defineCheck((ctx) => {
     seeds.find((s) => ctx.isAdded(s.line) && onTriggerLine(ctx, s.line));
   if (!site) return;
   const lightning = site.is("lightning.**");
+  if (atomic) {
+    const op = `\`${atomic.method}\` (line ${atomic.line})`;
+    ctx.report(site, {
+      message: lightning
+        ? `This run is seeded and uses CUDA, but ${op} adds values into shared slots with atomic adds on the GPU, in whatever order threads finish, so two runs with the same seed can differ. Pass \`deterministic=True\` to the \`Trainer\` (it calls \`torch.use_deterministic_algorithms(True)\`, which switches it to a deterministic implementation).`
+        : `This script is seeded and runs on CUDA, but ${op} adds values into shared slots with atomic adds on the GPU, in whatever order threads finish, so two runs with the same seed can differ. \`torch.backends.cudnn.deterministic\` does not cover it: call \`torch.use_deterministic_algorithms(True)\`, which switches it to a deterministic implementation (and set \`CUBLAS_WORKSPACE_CONFIG=:4096:8\`, or that mode raises on CUDA matrix multiplies).`,
+    });
+    return;
+  }
   const torch = torchAlias(py);
   const stmt = statementOf(site.node);
   let fix: FixInput | undefined;
