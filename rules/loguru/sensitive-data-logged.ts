@@ -172,7 +172,7 @@ export default defineCheck((ctx) => {
     return (
       /(^|_)(password|passwd|secret|api_?key|private_key|access_key|ssn|email|credentials?)$/.test(w) ||
       /(^|_)(access|auth|api|bearer|refresh|hf|github)_token$/.test(w) ||
-      /(^|_)(auth|authorization)(_header)?$/.test(w)
+      /(^|_)(auth|authorization)_header$|^authorization$/.test(w)
     );
   }
 });
