@@ -1,6 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { lightningModules, localAncestry, localDescendants } from "../../src/engine/python/frameworks.js";
-import type { ClassDef, PythonModel } from "../../src/engine/python/model.js";
+import { literal } from "../../src/engine/python/helpers.js";
+import type { ClassDef, Param, PythonModel } from "../../src/engine/python/model.js";
 
 // Shared by the lightning checks: which modules turn automatic optimisation off or record their
 // hyperparameters, what a "dataset" value looks like, and which Lightning version a project pins.
@@ -35,6 +36,80 @@ export function savesHyperparameters(py: PythonModel, cls: ClassDef): boolean {
           (call.method === "update" && /^self\.hparams$/.test(call.receiver?.text ?? "")),
       ),
   );
+}
+
+/**
+ * True when the module records its `__init__` arguments: `save_hyperparameters` or `self.hparams.update`
+ * in the class, a local base or subclass, or (old code) `self.hparams` assigned in `__init__`.
+ */
+export function recordsHyperparameters(py: PythonModel, cls: ClassDef): boolean {
+  if (savesHyperparameters(py, cls)) return true;
+  const init = cls.method("__init__");
+  return (
+    init !== undefined &&
+    py.assignmentsIn(init.body).some((a) => a.targets.some((t) => /^self\.hparams\b/.test(t)))
+  );
+}
+
+/** More separate hyperparameter arguments than this and `config/module-init-many-hparams` asks for a config object. */
+export const FLAT_HPARAMS_LIMIT = 6;
+
+// Arguments that carry objects (sub-networks, losses, tokenizers) or a config, not hyperparameters.
+const OBJECT_NAME =
+  /^(model|net|network|backbone|encoder|decoder|head|module|loss|loss_fn|criterion|tokenizer|metrics?|vocab|data|dataset|datamodule|transforms?|config|cfg|conf|hparams|hp|args|params|callbacks?)$|_(fn|cls|class|model|net|module|factory|config|cfg)$/i;
+const VALUE_TYPES = new Set([
+  "int",
+  "float",
+  "bool",
+  "str",
+  "None",
+  "Optional",
+  "Union",
+  "Literal",
+  "List",
+  "list",
+  "Tuple",
+  "tuple",
+  "Sequence",
+  "typing.Optional",
+  "typing.Union",
+  "typing.Literal",
+  "typing.List",
+  "typing.Tuple",
+  "typing.Sequence",
+  "...",
+]);
+
+/** True for annotations built only from plain value types (`float`, `Optional[int]`, `Literal["a", "b"]`). */
+function isValueType(annotation: string): boolean {
+  const tokens = annotation
+    .split(/[[\],|]/)
+    .map((t) => t.trim())
+    .filter(Boolean);
+  // Quoted text is a Literal's value, or else a forward reference to a class.
+  const literalArgs = /\bLiteral\[/.test(annotation);
+  return tokens.every(
+    (t) => VALUE_TYPES.has(t) || (literalArgs && /^(["'].*["']|-?[\d.]+|True|False)$/.test(t)),
+  );
+}
+
+function isFlatHyperparameter(p: Param): boolean {
+  if (p.annotation) return isValueType(p.annotation.text);
+  if (OBJECT_NAME.test(p.name)) return false;
+  return !p.default || literal(p.default) !== undefined || p.default.type === "identifier";
+}
+
+/**
+ * The hyperparameters a module's `__init__` takes one by one (plain value types, or untyped with
+ * literal defaults), when there are more than `FLAT_HPARAMS_LIMIT` of them; otherwise undefined.
+ * Files using `LightningCLI`, which builds its command line from the signature, have none.
+ */
+export function flatHyperparameters(text: string, cls: ClassDef): Param[] | undefined {
+  if (/\bLightningCLI\b/.test(text)) return undefined;
+  const init = cls.method("__init__");
+  if (!init) return undefined;
+  const hparams = init.explicitParams.filter((p) => isFlatHyperparameter(p));
+  return hparams.length > FLAT_HPARAMS_LIMIT ? hparams : undefined;
 }
 
 // Calls whose result is a dataset, a DataFrame or a data array read from somewhere.

@@ -2,7 +2,7 @@ import { anyNameMatches } from "../../src/engine/names.js";
 import { isTestPath, literal, statementOf } from "../../src/engine/python/helpers.js";
 import type { FunctionDef, Param, PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck, type FixInput } from "../../src/engine/rule.js";
-import { lightningModules, savesHyperparameters } from "./_lib.js";
+import { flatHyperparameters, lightningModules, recordsHyperparameters } from "./_lib.js";
 
 // Arguments that are sub-networks or callables rather than hyperparameters. Lightning itself asks
 // for these to be left out of `save_hyperparameters` (`ignore=[...]`), so a module taking only
@@ -59,6 +59,15 @@ function insertAfterSuper(
   };
 }
 
+/** When `config/module-init-many-hparams` also asks for one config object here: the same call still applies. */
+function grouped(count: number | undefined): string {
+  if (count === undefined) return "";
+  return (
+    ` With ${count} separate hyperparameters, also consider grouping them in one config object ` +
+    "(`config/module-init-many-hparams`): the same call then records that one object instead."
+  );
+}
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   if (isTestPath(ctx.path)) return;
@@ -67,9 +76,8 @@ export default defineCheck((ctx) => {
     if (!init) continue;
     const params = init.explicitParams;
     if (params.length === 0 || params.every((p) => isComponent(py, p))) continue;
-    if (savesHyperparameters(py, cls)) continue;
     // Old code assigns `self.hparams` directly; it records them too, just differently.
-    if (py.assignmentsIn(init.body).some((a) => a.targets.some((t) => /^self\.hparams\b/.test(t)))) continue;
+    if (recordsHyperparameters(py, cls)) continue;
     const hparams = params.filter((p) => !isComponent(py, p)).map((p) => `\`${p.name}\``);
     const shown = hparams.slice(0, 4).join(", ") + (hparams.length > 4 ? ", ..." : "");
     ctx.report(init, {
@@ -78,7 +86,8 @@ export default defineCheck((ctx) => {
         "`self.save_hyperparameters()`, so checkpoints do not record them: `load_from_checkpoint` calls `__init__` " +
         "with only what you pass again (defaults otherwise), which fails or builds a different model, and loggers " +
         "do not show the run's settings. Call `self.save_hyperparameters()` " +
-        "right after `super().__init__()` (with `ignore=[...]` for sub-modules passed in).",
+        "right after `super().__init__()` (with `ignore=[...]` for sub-modules passed in)." +
+        grouped(flatHyperparameters(ctx.text, cls)?.length),
       fix: insertAfterSuper(
         ctx.text,
         py,
