@@ -2,7 +2,7 @@ import type { Node } from "web-tree-sitter";
 import { closest, isTestPath } from "../../src/engine/python/helpers.js";
 import type { FixInput } from "../../src/engine/rule.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { isCudaString, torchAlias } from "./_tensors.js";
+import { isCudaString, onTriggerLine, torchAlias } from "./_tensors.js";
 
 // Anything that asks whether CUDA (or another accelerator) is there counts as a fallback.
 const FALLBACK = [
@@ -38,33 +38,18 @@ export default defineCheck((ctx) => {
       (i) => i.start <= at.startIndex && at.endIndex <= i.end && SWITCH.test(i.condition.text),
     );
   };
-  // One comment per line: `x, y = x.cuda(), y.cuda()` is one thing to change, not two.
-  const reportedLines = new Set<number>();
-  const report = (at: Node, what: string, fix?: FixInput, more = 0) => {
-    if (switched(at) || reportedLines.has(at.startPosition.row)) return;
-    reportedLines.add(at.startPosition.row);
-    const rest =
-      more > 0 ? ` (so do the \`.cuda()\` calls on ${more} more line${more === 1 ? "" : "s"} here)` : "";
-    ctx.report(at, {
-      message:
-        `${what} pins this code to CUDA with no fallback${rest}, so it fails on machines without a GPU (CI, laptops, CPU nodes). ` +
-        'Pick the device once, `device = torch.device("cuda" if torch.cuda.is_available() else "cpu")`, and move tensors and models with `.to(device)`.',
-      fix,
-    });
+  // One comment per file: the fix is one device choice that every placement then uses, so the
+  // finding goes on the first (added) hard-coded placement and lists the lines of the others.
+  type Site = { at: Node; what: string; fix?: FixInput };
+  const sites: Site[] = [];
+  const report = (at: Node, what: string, fix?: FixInput) => {
+    if (!switched(at)) sites.push({ at, what, fix });
   };
 
-  // `.cuda()` is sprinkled on every tensor of a GPU-only script: one comment per function (or for
-  // the module level), on the first unswitched call, counting the others.
-  const cudaCalls = new Map<unknown, Node[]>();
   for (const call of py.calls) {
     if (call.method === "cuda" && call.receiver && !call.name?.startsWith("torch.cuda")) {
       // On the `.cuda` itself: a chained call may start lines earlier (`Net(\n...\n).cuda()`).
-      const at = call.callee.childForFieldName("attribute") ?? call.node;
-      if (switched(at)) continue;
-      const scope = py.functionAt(call) ?? null;
-      const list = cudaCalls.get(scope) ?? [];
-      list.push(at);
-      cudaCalls.set(scope, list);
+      report(call.callee.childForFieldName("attribute") ?? call.node, "`.cuda()`");
       continue;
     }
     if (call.is("torch.autocast", "torch.amp.**", "torch.cuda.amp.**")) continue;
@@ -91,11 +76,6 @@ export default defineCheck((ctx) => {
       report(v, `\`${k}=${v.text}\``, fallback(v));
     }
   }
-  for (const sites of cudaCalls.values()) {
-    const lines = new Set(sites.map((n) => n.startPosition.row));
-    const first = sites.find((n) => ctx.isAdded(n.startPosition.row + 1)) ?? sites[0];
-    report(first, "`.cuda()`", undefined, lines.size - 1);
-  }
   // `def __init__(self, device="cuda")`: callers that pass nothing get CUDA, with no fallback.
   for (const fn of py.functions) {
     // CLI commands (Typer, Click, Hydra) take the default from whoever runs them.
@@ -111,4 +91,24 @@ export default defineCheck((ctx) => {
     const v = a.value;
     if (v?.type === "string" && isCudaString(v)) report(v, `\`${a.targets[0]} = ${v.text}\``, fallback(v));
   }
+
+  if (sites.length === 0) return;
+  sites.sort((a, b) => a.at.startIndex - b.at.startIndex);
+  const row = (x: Site) => x.at.startPosition.row + 1;
+  const site = sites.find((x) => ctx.isAdded(row(x)) && onTriggerLine(ctx, row(x)));
+  if (!site) return;
+  // `x, y = x.cuda(), y.cuda()` is one line to change, not two.
+  const others = [...new Set(sites.map(row))].filter((l) => l !== row(site));
+  const lines =
+    others.length <= 5 ? others.join(", ") : `${others.slice(0, 4).join(", ")} and ${others.length - 4} more`;
+  const rest =
+    others.length === 0
+      ? ""
+      : ` (as ${others.length === 1 ? "does line" : `do ${others.length} more lines of this file:`} ${lines})`;
+  ctx.report(site.at, {
+    message:
+      `${site.what} pins this code to CUDA with no fallback${rest}, so it fails on machines without a GPU (CI, laptops, CPU nodes). ` +
+      'Pick the device once, `device = torch.device("cuda" if torch.cuda.is_available() else "cpu")`, and move tensors and models with `.to(device)`.',
+    fix: site.fix,
+  });
 });
