@@ -8,6 +8,9 @@ import { ctorOf, dataArg, dataRole, isMetricCall, modelKind, receiverText } from
 // Picking the winner from collected scores: `np.argmax(test_scores)`, `max(scores)`, `scores.index(...)`.
 const PICK_FUNCTIONS = /(^|\.)(max|min|argmax|argmin|nanargmax|nanargmin|amax|amin|nanmax|nanmin)$/;
 const PICK_METHODS = /^(index|idxmax|idxmin|argmax|argmin|max|min)$/;
+// Project helpers an objective calls to score a trial (`evaluate(model, test_loader)`, `run_eval(...)`).
+const EVAL_HELPERS =
+  /^(evaluate|eval|validate|test|score|evaluate_\w+|eval_\w+|run_eval\w*|compute_metrics?)$/;
 const CROSS_VALIDATION = [
   "sklearn.model_selection.cross_val_score",
   "sklearn.model_selection.cross_validate",
@@ -55,7 +58,8 @@ export default defineCheck((ctx) => {
     if (!fn.explicitParams.some((p) => p.name === "trial")) continue;
     if (!py.callsIn(fn.body).some((c) => c.receiver?.text === "trial" && /^suggest_/.test(c.method ?? "")))
       continue;
-    for (const e of testEvaluations(py.callsIn(fn.body)))
+    const calls = py.callsIn(fn.body);
+    for (const e of [...testEvaluations(calls), ...calls.filter(isTestEvalHelper)])
       report(
         e,
         "This tuning objective is scored on the test set, so the study picks the hyperparameters that fit the " +
@@ -119,6 +123,13 @@ export default defineCheck((ctx) => {
   /** True when a score's arguments read the loop's own setting (`f1_score(y_test, proba > t)`). */
   function usesSetting(e: CallSite, setting: Set<string>): boolean {
     return [...e.args, ...e.keywords.values()].some((a) => [...namesIn(a)].some((n) => setting.has(n)));
+  }
+
+  /** A project evaluation helper run on test data inside an objective: `evaluate(model, test_loader)`. */
+  function isTestEvalHelper(c: CallSite): boolean {
+    const fn = c.receiver ? c.method : c.name;
+    if (!fn || !EVAL_HELPERS.test(fn) || (c.receiver && modelKind(py, c) !== undefined)) return false;
+    return [...c.args, ...c.keywords.values()].some((a) => dataRole(py, a, c) === "test");
   }
 
   /** Scores, evaluations and metrics computed on test-role data. */
