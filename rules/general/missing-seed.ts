@@ -32,6 +32,11 @@ function randomUse(call: CallSite): string | undefined {
         return undefined;
       return `\`${name}\``;
     }
+    // `random_split(ds, lengths)` without `generator=` assigns rows from torch's global generator.
+    if (call.is("torch.utils.data.random_split"))
+      return unseeded(call, "generator") && call.args.length < 3
+        ? "`torch.utils.data.random_split`"
+        : undefined;
     if (call.is("sklearn.model_selection.train_test_split")) {
       // `shuffle=False` takes the rows in order: nothing random.
       if (boolValue(call.keywords.get("shuffle")) === false) return undefined;
@@ -79,7 +84,7 @@ export default defineCheck((ctx) => {
   const shapesData = uses.some(
     (u) =>
       !/^`(torch|numpy\.random|random)\./.test(u.what) ||
-      /\.(permutation|shuffle|choice|choices|sample|randperm)`$/.test(u.what),
+      /\.(permutation|shuffle|choice|choices|sample|randperm|random_split)`$/.test(u.what),
   );
   // `rng = np.random.default_rng()` then `rng.permutation(n)`: an unseeded generator that picks rows.
   const unseededGenerators = new Set(
