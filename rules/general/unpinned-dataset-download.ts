@@ -62,6 +62,14 @@ const DATA_MODULES = [
   "lightning",
 ];
 
+const PLAIN_FETCHES = [
+  "urllib.request.urlretrieve",
+  "requests.get",
+  "httpx.get",
+  "wget.download",
+  "gdown.download",
+];
+
 // A checksum tool run from Python: `subprocess.run(["sha256sum", "-c", "data.sha256"])`.
 const HASH_TOOL = /["'\s](sha\d*sum|shasum|md5sum|b2sum)\b/;
 
@@ -78,6 +86,18 @@ function hasHashCheck(py: PythonModel): boolean {
 function movingRevision(call: CallSite): string | undefined {
   const rev = stringValue(call.keywords.get("revision"));
   return rev !== undefined && /^(main|master|HEAD)$/.test(rev) ? rev : undefined;
+}
+
+// A download script that imports no ML library (only `urllib`, `requests`, `zipfile`) still fetches
+// a dataset when the URL or the file it writes is a data file named as one: `data/train.zip`.
+const DATASET_WORD = /data|corpus|train|test|valid|kaggle/i;
+
+function namesDataset(py: PythonModel, call: CallSite): boolean {
+  const where = [call.args[0] ?? call.keywords.get("url"), call.args[1] ?? call.keywords.get("filename")]
+    .map((n) => textOf(py, n, call))
+    .filter((t): t is string => t !== undefined);
+  const path = (t: string) => t.split(/[?#]/)[0].replace(/^(https?|ftp):\/\/[^/]+/i, "");
+  return where.some((t) => looksLikeData(path(t))) && where.some((t) => DATASET_WORD.test(path(t)));
 }
 
 /** Why this call downloads data without a pin, or undefined. `raw` findings give way to a hash check. */
@@ -186,7 +206,7 @@ export default defineCheck((ctx) => {
     if (!found) continue;
     if (found.raw) {
       mlFile ??= py.importsModule(...DATA_MODULES);
-      if (!mlFile) continue;
+      if (!mlFile && !(call.is(...PLAIN_FETCHES) && namesDataset(py, call))) continue;
       hashed ??= hasHashCheck(py);
       if (hashed) continue;
     }
