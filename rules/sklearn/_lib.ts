@@ -61,7 +61,7 @@ export type DataRole = "train" | "test" | "val" | "trainval";
 
 const TRAIN_TOKENS = new Set(["train", "tr", "trn", "training", "trainval", "trainvalid", "fit"]);
 const TEST_TOKENS = new Set(["test", "tst", "te", "holdout", "heldout"]);
-const VAL_TOKENS = new Set(["val", "valid", "validation", "dev", "eval"]);
+const VAL_TOKENS = new Set(["val", "va", "valid", "validation", "dev", "eval"]);
 // Names built from held-out data on purpose: predictions fed to a stacker, out-of-fold scores.
 const DERIVED_TOKENS = new Set([
   "pred",
