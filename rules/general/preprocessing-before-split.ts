@@ -119,7 +119,20 @@ export default defineCheck((ctx) => {
         .filter((s) => s.call.end <= call.start && py.functionAt(s.call) === scope)
         .flatMap((s) => splitOutputs(py, s)),
     );
-    if (fitted.some((n) => earlierOutputs.has(n) || /train|_tr$|^tr_/i.test(n))) continue;
+    if (fitted.some((n) => earlierOutputs.has(n))) continue;
+    // A name that says train (`X_train`, `train_df`) is taken as the training part, unless that very
+    // frame is split later in this scope: Kaggle's `train = pd.read_csv("train.csv")`, scaled, then
+    // cut into train and validation.
+    if (
+      fitted.some((n) => /train|_tr$|^tr_/i.test(n)) &&
+      !splits.some(
+        (s) =>
+          s.call.start > call.end &&
+          py.functionAt(s.call) === scope &&
+          splitReads(s, followNames(py, new Set(fitted), call.end, s.call, scope)),
+      )
+    )
+      continue;
     // Fitting inside a loop over folds: the fold's own rows, or at least not "before" the split.
     if (
       py
