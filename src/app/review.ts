@@ -98,9 +98,21 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<void>
       conclusion = "neutral";
       if (checkId !== undefined) await finishQuietly(gh, checkId, superseded(e.by), deps.log);
     } else if (e instanceof GitHubError && e.gone) {
-      // The installation was removed or lost access to the repository: nothing can be posted.
+      // The installation was removed or lost access: stop. One last, unretried attempt to close the
+      // check run keeps it from hanging in progress when only part of the access went away.
       conclusion = "stopped";
       deps.log.warn({ ...logBase, status: e.status, reason: e.message }, "review stopped: no access");
+      if (checkId !== undefined) {
+        await finishQuietly(
+          gh,
+          checkId,
+          {
+            title: "Review stopped",
+            summary: `mlreview lost access while reviewing (GitHub answered ${e.status}) and stopped without posting.`,
+          },
+          deps.log,
+        );
+      }
     } else {
       conclusion = "neutral";
       const reason = e instanceof GitHubError ? e.message : "mlreview hit an internal error";

@@ -189,20 +189,34 @@ describe("GitHub failing", () => {
     api.get(`${REPO_PATH}/contents/.mlreview.yml`).query(true).reply(404, {});
     // @octokit/auth-app retries a 401 for five seconds after creating a token (replication lag).
     api.get(`${REPO_PATH}/pulls/2/files`).query(true).reply(401, { message: "Bad credentials" }).persist();
+    // One last attempt to close the check run, answered like the rest: no retry after it.
+    api.patch(`${REPO_PATH}/check-runs/77`).reply(401, { message: "Bad credentials" });
     await deliver(h, "pull_request", prPayload("opened"));
     await h.idle();
     expect(h.logs.some((l) => l.includes("review stopped: no access"))).toBe(true);
-  }, 20_000);
+    expect(h.logs.some((l) => l.includes("could not complete the check run"))).toBe(true);
+  }, 30_000);
 
   it("stops cleanly when the repository disappears mid-review (404)", async () => {
     const h = harness();
     const s = { files: [flagged(1)] };
     const got = mockReview(s);
     nock(API).get(`${REPO_PATH}/pulls/2`).reply(404, { message: "Not Found" });
+    const closed: any[] = [];
+    nock(API)
+      .patch(`${REPO_PATH}/check-runs/77`)
+      .reply(200, (_u, body) => {
+        closed.push(body);
+        return { id: 77 };
+      });
     await deliver(h, "pull_request", prPayload("opened"));
     await h.idle();
     expect(got.reviews).toHaveLength(0);
     expect(h.logs.some((l) => l.includes("review stopped: no access"))).toBe(true);
+    // The check run is not left in progress where GitHub still lets it be closed.
+    expect(closed).toHaveLength(1);
+    expect(closed[0]).toMatchObject({ status: "completed", conclusion: "neutral" });
+    expect(closed[0].output.title).toBe("Review stopped");
   });
 
   it("posts once more without inline comments when GitHub answers 422, and never loops", async () => {
