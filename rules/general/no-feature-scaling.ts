@@ -56,9 +56,22 @@ const EMBEDDING_LIBRARIES = ["sentence_transformers", "InstructorEmbedding", "fa
 const IMAGE_DATASET = /mnist|fashion|cifar|digits|faces/i;
 const EMBEDDING_NAME = /emb(ed|edding)?s?\b|embedding|encoding|latent|vectors?\b/i;
 
-/** The scale-sensitive model a fit trains, looking inside a pipeline's steps. */
+// Searches and wrappers that fit the estimator they are given: `GridSearchCV(SVC(), grid).fit(X, y)`.
+const WRAPPERS = [
+  "sklearn.model_selection.GridSearchCV",
+  "sklearn.model_selection.RandomizedSearchCV",
+  "sklearn.model_selection.HalvingGridSearchCV",
+  "sklearn.model_selection.HalvingRandomSearchCV",
+  "sklearn.multiclass.OneVsRestClassifier",
+  "sklearn.multiclass.OneVsOneClassifier",
+  "sklearn.multioutput.MultiOutputClassifier",
+  "sklearn.multioutput.MultiOutputRegressor",
+];
+
+/** The scale-sensitive model a fit trains, looking inside a pipeline's steps and a search's estimator. */
 function sensitiveModel(py: PythonModel, fit: CallSite): CallSite | undefined {
-  const built = constructorCall(py, fit.receiver, fit) ?? selfAttributeCall(py, fit.receiver, fit);
+  let built = constructorCall(py, fit.receiver, fit) ?? selfAttributeCall(py, fit.receiver, fit);
+  if (built?.is(...WRAPPERS)) built = constructorCall(py, built.arg("estimator", 0), built);
   if (!built) return undefined;
   if (built.is(...SCALE_SENSITIVE)) return built;
   if (!built.is(...PIPELINES)) return undefined;
