@@ -9,6 +9,9 @@ const REPEATED_HOOKS =
   /^(training_step|validation_step|test_step|predict_step|forward|__call__|__getitem__|on_\w*(batch|step|epoch)\w*)$/;
 // Calls that run the function they are given many times: Optuna trials, pool and executor maps.
 const REPEATERS = /^(optimize|map|imap|imap_unordered|starmap|map_async|starmap_async)$/;
+// Web request handlers (`@app.get(...)`, `@router.post(...)`, `@app.route(...)`), in files importing a web framework.
+const WEB_FRAMEWORKS = ["fastapi", "flask", "starlette", "quart", "sanic", "litestar"];
+const ROUTE_DECORATOR = /^\w+\.(get|post|put|patch|delete|route|api_route|websocket)$/;
 // Event hooks that fire once per event (`on_train_start` on every `fit`, a GUI's `on_click`).
 const EVENT_HOOKS = /^on_\w+$/;
 
@@ -71,6 +74,9 @@ export default defineCheck((ctx) => {
         (c.args[0]?.text === fn.name || c.keywords.get("func")?.text === fn.name),
     );
     if (repeater) return `runs in \`${fn.name}()\`, which \`${repeater.callee.text}\` calls over and over`;
+    // `@app.post("/predict")` in FastAPI / Flask: the handler runs once per request.
+    if (WEB_FRAMEWORKS.some((m) => py.importsModule(m)) && fn.decorators.some((d) => ROUTE_DECORATOR.test(d)))
+      return `runs in the request handler \`${fn.name}()\`, once per request`;
     if (fn.decorators.some((d) => /^ray\.remote$/.test(d)) || fn.cls?.decorators.includes("ray.remote"))
       return "runs in a Ray task or actor, once per call or actor";
     // `def get_logger(name): logger.add(...); return logger.bind(...)` in a library: each module that asks for
