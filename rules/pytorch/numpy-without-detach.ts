@@ -364,10 +364,11 @@ class GpuTracer {
   }
 }
 
-const WHAT: Record<Origin["kind"], (t: string) => string> = {
+const WHAT: Record<Origin["kind"], (t: string, shown?: string) => string> = {
   output: (t) => `comes from a forward pass (\`${t}(...)\`), so it is part of the autograd graph`,
   loss: (t) => `is a loss (\`${t}(...)\`) that is part of the autograd graph`,
-  parameter: (t) => `is a model parameter (\`${t}\`), which requires grad`,
+  // No "(`p`)" when the parameter is the very name being converted.
+  parameter: (t, shown) => `is a model parameter${t === shown ? "" : ` (\`${t}\`)`}, which requires grad`,
   leaf: () => "was created with `requires_grad=True`",
 };
 
@@ -451,10 +452,13 @@ export default defineCheck((ctx) => {
     const shown = (base ?? recv).text.length > 40 ? "this tensor" : (base ?? recv).text;
     ctx.report(call.callee.childForFieldName("attribute") ?? call, {
       message: gradDisabledAt(py, call)
-        ? `\`${shown}\` ${WHAT[origin.kind](origin.text)}, and it was computed before this \`no_grad\` block, so it still requires grad: ` +
+        ? `\`${shown}\` ${WHAT[origin.kind](origin.text, shown)}, and it was computed before this \`no_grad\` block, so it still requires grad: ` +
           `\`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" even here. Use \`.detach().cpu().numpy()\` (or \`.item()\` for a scalar).`
-        : `\`${shown}\` ${WHAT[origin.kind](origin.text)}${origin.via ? ` (passed in on line ${origin.via})` : ""}: \`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
-          "(and fails for a CUDA tensor). Use `.detach().cpu().numpy()`, or compute it under `torch.no_grad()`.",
+        : `\`${shown}\` ${WHAT[origin.kind](origin.text, shown)}${origin.via ? ` (passed in on line ${origin.via})` : ""}: \`.numpy()\` on it raises "Can't call numpy() on Tensor that requires grad"` +
+          // With `.cpu()` already in the chain only the missing `.detach()` is the problem.
+          (cpuCall
+            ? ". Detach it before moving it: `.detach().cpu().numpy()`, or compute it under `torch.no_grad()`."
+            : " (and fails for a CUDA tensor). Use `.detach().cpu().numpy()`, or compute it under `torch.no_grad()`."),
       fix,
     });
   }
@@ -476,7 +480,7 @@ export default defineCheck((ctx) => {
     }
     ctx.report(call, {
       message:
-        `\`${arg.text.length > 40 ? "This tensor" : arg.text}\` ${WHAT[origin.kind](origin.text)}: \`${call.callee.text}\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
+        `\`${arg.text.length > 40 ? "This tensor" : arg.text}\` ${WHAT[origin.kind](origin.text, arg.text)}: \`${call.callee.text}\` on it raises "Can't call numpy() on Tensor that requires grad" ` +
         `(and fails for a CUDA tensor). Convert with \`${arg.text.length > 40 ? "t" : arg.text}.detach().cpu().numpy()\`.`,
     });
   }
