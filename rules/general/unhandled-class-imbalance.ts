@@ -34,6 +34,12 @@ const HANDLING_CALLS = [
   "torchvision.ops.sigmoid_focal_loss",
 ];
 const PIPELINES = ["sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"];
+const SEARCHES = [
+  "sklearn.model_selection.GridSearchCV",
+  "sklearn.model_selection.RandomizedSearchCV",
+  "sklearn.model_selection.HalvingGridSearchCV",
+  "sklearn.model_selection.HalvingRandomSearchCV",
+];
 const KERAS_CLASSIFICATION_LOSS = /crossentropy|CrossEntropy|hinge/;
 
 /** Anything in the file that deals with class balance, or makes it moot. */
@@ -55,6 +61,20 @@ function classifierFits(py: PythonModel): CallSite[] {
     return loss !== undefined && KERAS_CLASSIFICATION_LOSS.test(stringValue(loss) ?? loss.text);
   });
   return py.methodCalls("fit").filter((c) => {
+    const wrapper = constructorCall(py, c.receiver, c);
+    if (wrapper?.is(...SEARCHES)) {
+      // `GridSearchCV(RandomForestClassifier(), grid).fit(X, y)` trains the estimator it is handed.
+      const est = constructorCall(py, wrapper.arg("estimator", 0), wrapper);
+      if (!est) return false;
+      if (isEstimatorClass(est.name))
+        return CLASSIFIER.test(est.name!) && !anyNameMatches(est.name, ["imblearn.**"]);
+      return (
+        est.is(...PIPELINES) &&
+        py
+          .within(py.calls, est)
+          .some((s) => s !== est && isEstimatorClass(s.name) && CLASSIFIER.test(s.name!))
+      );
+    }
     const ctor = objectConstructor(py, c.receiver, c);
     if (ctor && anyNameMatches(ctor, PIPELINES)) {
       // `make_pipeline(StandardScaler(), LogisticRegression())`: the last step is what is trained.
