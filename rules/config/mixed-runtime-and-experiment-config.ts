@@ -63,8 +63,10 @@ function checkYaml(ctx: CheckContext): void {
   const p = ctx.path.toLowerCase();
   // Files written by the tools at run time (Lightning, MLflow, W&B, Hydra, Ultralytics), not authored configs.
   if (
-    /(^|\/)(lightning_logs|mlruns|mlartifacts|wandb|outputs|multirun|runs)\//.test(p) ||
-    /(^|\/)hparams\.ya?ml$/.test(p)
+    /(^|\/)(lightning_logs|mlruns|mlartifacts|wandb|outputs|multirun|runs|\.hydra)\//.test(p) ||
+    // Lightning's loggers write `<save_dir>/<name>/version_<n>/hparams.yaml`; an authored
+    // `configs/hparams.yaml` is checked like any other config.
+    /(^|\/)version_[^/]*\/hparams\.yaml$/.test(p)
   )
     return;
   const docs = ctx.yaml.docs;
