@@ -96,6 +96,13 @@ export default defineCheck((ctx) => {
   if (configs.length === 0) return;
   const cli = cliNames(py);
   if (cli.size === 0) return;
+  // Names bound to values read from the CLI (`overrides = {k: v for k, v in vars(args).items() ...}`).
+  const loaded = new Set(configs.map((c) => c.name));
+  for (const a of py.assignments) {
+    const target = a.targets.length === 1 ? a.targets[0] : "";
+    if (a.op !== "=" || !/^[A-Za-z_]\w*$/.test(target) || loaded.has(target)) continue;
+    if (reads(a.value, cli) && !reads(a.value, loaded)) cli.add(target);
+  }
   for (const log of logs) {
     const arg = log.arg(log.method === "log_dict" ? "dictionary" : "params", 0);
     if (!arg) continue;
