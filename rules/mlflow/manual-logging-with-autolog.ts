@@ -122,8 +122,8 @@ export default defineCheck((ctx) => {
       return p ? [p] : [];
     }),
   );
-  // Keys of a params dict written inline in the `train()` call.
-  const boosterKeys = new Set(boosterCalls.flatMap((c) => dictKeys(c.arg("params", 0))));
+  // Keys of the params dict given to `train()`, written inline or bound to a name before it.
+  const boosterKeys = new Set(boosterCalls.flatMap((c) => dictKeys(boundValue(py, c.arg("params", 0), c))));
 
   for (const call of manual) {
     const isParam = call.method === "log_param" || call.method === "log_params";
