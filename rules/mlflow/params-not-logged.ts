@@ -26,7 +26,20 @@ const CONFIG_ARTIFACT = new Set(["log_dict", "log_text", "log_artifact", "log_ar
 const CONFIG_WORDS = /conf|cfg|param|hparam|args|settings|\.ya?ml|\.json|\.toml/i;
 const HELPER = /^_?log_?\w*(param|config|cfg|hparam|hyperparam|args|settings)/i;
 // Values that only exist once training is over (search results, fitted attributes).
-const FITTED_VALUE = /best|\w_\b|\.params\b|results|study|trial/i;
+// `self.params` / `cfg.params` are the configuration, not a fitted result (`res.params` in statsmodels).
+const FITTED_VALUE = /best|\w_\b|(?<!\b(?:self|cfg|config|conf|args))\.params\b|results|study|trial/i;
+
+/** What a fit call trains: `model` for `model.fit`, `self.model` for `self.model.fit`. */
+function trainedName(receiver: string): string | undefined {
+  const attr = /^\s*self\s*\.\s*([A-Za-z_]\w*)/.exec(receiver);
+  return attr ? `self.${attr[1]}` : rootName(receiver);
+}
+
+/** True when the logged values read the trained object (`model.get_params()`, `self.model.coef_`). */
+function readsTrained(args: CallSite["argsNode"], trained: string): boolean {
+  if (!trained.startsWith("self.")) return namesIn(args).has(trained);
+  return new RegExp(`\\bself\\s*\\.\\s*${trained.slice(5)}\\b`).test(args.text);
+}
 
 function recordsParams(py: PythonModel): boolean {
   if (autologCalls(py).length > 0) return true;
@@ -57,7 +70,7 @@ function firstTraining(
   const call = trainingCalls(py).find(inScope);
   const loop = trainingLoops(py).find(inScope);
   if (call && (!loop || call.start < loop.start)) {
-    return { span: call, trained: call.receiver ? rootName(call.receiver.text) : undefined };
+    return { span: call, trained: call.receiver ? trainedName(call.receiver.text) : undefined };
   }
   return loop ? { span: loop } : undefined;
 }
@@ -106,7 +119,7 @@ export default defineCheck((ctx) => {
     if (!training || inBlock.some((c) => c.start < training.span.end)) continue;
     const late = inBlock.find((c) => {
       if (FITTED_VALUE.test(c.argsNode.text)) return false;
-      return !(training.trained && namesIn(c.argsNode).has(training.trained));
+      return !(training.trained && readsTrained(c.argsNode, training.trained));
     });
     if (!late || !ctx.isAdded(late.line) || !onTriggerLine(ctx, late.line)) continue;
     ctx.report(late, {
