@@ -35,6 +35,36 @@ function skippedEnd(loop: Loop, start: CallSite, ends: CallSite[]): Node | undef
   );
 }
 
+const BRANCH = new Set(["if_statement", "except_clause", "conditional_expression", "match_statement"]);
+
+/** The innermost `if`/`except`/`match` inside the loop that `node` depends on, if any. */
+function guardIn(node: Node, loop: Loop): Node | undefined {
+  for (let n = node.parent; n && n.startIndex >= loop.start; n = n.parent) {
+    if ((n.type === "for_statement" || n.type === "while_statement") && n.startIndex === loop.start)
+      return undefined;
+    if (BRANCH.has(n.type)) return n;
+  }
+  return undefined;
+}
+
+/**
+ * The `end_run()` of a loop when every one in it runs only under a condition (`if done: end_run()`)
+ * and no `if`/`else` ends the run in both branches, so some iterations leave the run open.
+ */
+function conditionalEnd(loop: Loop, inLoop: CallSite[]): CallSite | undefined {
+  const guards = inLoop.map((e) => guardIn(e.node, loop));
+  if (guards.some((g) => g === undefined)) return undefined;
+  const both = guards.some((g) => {
+    if (g?.type !== "if_statement") return false;
+    const alt = g.namedChildren.filter((c) => c?.type === "else_clause" || c?.type === "elif_clause");
+    const cons = g.childForFieldName("consequence");
+    const inside = (b: Node | null | undefined) =>
+      b ? inLoop.some((e) => e.start >= b.startIndex && e.end <= b.endIndex) : false;
+    return alt.some((a) => a?.type === "else_clause") && inside(cons) && alt.every((a) => inside(a));
+  });
+  return both ? undefined : inLoop[0];
+}
+
 /**
  * A `return` of the function between the start and its last `end_run()` whose own block does not
  * end the run first (`if bad: return` with the run still open), if any.
@@ -96,6 +126,16 @@ export default defineCheck((ctx) => {
           message:
             `The \`${skip.text}\` on line ${skip.startPosition.row + 1} leaves this iteration before \`mlflow.end_run()\`, ` +
             "so the run stays active and the next `start_run()` fails (or nests under it). Use " +
+            "`with mlflow.start_run(...):` for the iteration, or end the run in a `finally:`.",
+        });
+        continue;
+      }
+      const guarded = inLoop.length > 0 ? conditionalEnd(loop, inLoop) : undefined;
+      if (guarded) {
+        ctx.report(call, {
+          message:
+            `${inLoop.length > 1 ? "Every" : "The only"} \`mlflow.end_run()\` in this loop (line ${guarded.line}) runs under a condition, so iterations ` +
+            "that skip it leave the run active and the next `start_run()` fails (or nests under it). Use " +
             "`with mlflow.start_run(...):` for the iteration, or end the run in a `finally:`.",
         });
         continue;
