@@ -130,11 +130,14 @@ export default defineCheck((ctx) => {
         });
         continue;
       }
-      const guarded = inLoop.length > 0 ? conditionalEnd(loop, inLoop) : undefined;
+      // Ends before the start close the previous iteration's run (`if mlflow.active_run(): end_run()`).
+      const after = inLoop.filter((e) => e.start > call.end);
+      const guarded =
+        after.length > 0 && after.length === inLoop.length ? conditionalEnd(loop, after) : undefined;
       if (guarded) {
         ctx.report(call, {
           message:
-            `${inLoop.length > 1 ? "Every" : "The only"} \`mlflow.end_run()\` in this loop (line ${guarded.line}) runs under a condition, so iterations ` +
+            `${after.length > 1 ? "Every" : "The only"} \`mlflow.end_run()\` in this loop (line ${guarded.line}) runs under a condition, so iterations ` +
             "that skip it leave the run active and the next `start_run()` fails (or nests under it). Use " +
             "`with mlflow.start_run(...):` for the iteration, or end the run in a `finally:`.",
         });
