@@ -103,7 +103,7 @@ export default defineCheck((ctx) => {
     const what = model && metrics ? "metrics and a model" : model ? "a model" : "metrics";
     ctx.report(at, {
       message:
-        `This run logs ${what} but none of the parameters that produced them: no \`mlflow.log_param(s)\`, no ` +
+        `This run logs ${what} but none of the parameters that produced ${model && !metrics ? "it" : "them"}: no \`mlflow.log_param(s)\`, no ` +
         "autolog, no config logged. Nobody can tell later which learning rate, data or settings gave these " +
         "numbers, or rerun them. Log the resolved hyperparameters with `mlflow.log_params(...)` right after " +
         "`start_run()`, before training (or enable `mlflow.autolog()`).",
