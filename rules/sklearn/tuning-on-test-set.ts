@@ -120,6 +120,29 @@ export default defineCheck((ctx) => {
     }
   }
 
+  // `max(models, key=lambda m: m.score(X_test, y_test))`: the key function ranks candidates on the test set.
+  for (const pick of py.calls) {
+    if (!PICK_FUNCTIONS.test(pick.name ?? "") && pick.name !== "sorted") continue;
+    const key = pick.keywords.get("key");
+    if (key?.type !== "lambda") continue;
+    const params = new Set(
+      (key.childForFieldName("parameters")?.namedChildren ?? []).map((p) => p?.text).filter((t) => !!t),
+    );
+    // The lambda's own parameter is one of the candidates: `m.score(X_test, y_test)`.
+    const scoresParam = (c: CallSite) =>
+      (c.method === "score" || c.method === "evaluate") &&
+      params.has(c.receiver?.text) &&
+      dataRole(py, dataArg(c), c) === "test";
+    const calls = py.callsIn(key);
+    for (const e of [...testEvaluations(calls), ...calls.filter(scoresParam)])
+      report(
+        e,
+        "The candidates are ranked by their test-set score here, so the test set picks the winner and its score " +
+          "is no longer an unbiased estimate. Rank them on a validation split or with cross-validation, and " +
+          "touch the test set once, for the chosen model.",
+      );
+  }
+
   /** True when a score's arguments read the loop's own setting (`f1_score(y_test, proba > t)`). */
   function usesSetting(e: CallSite, setting: Set<string>): boolean {
     return [...e.args, ...e.keywords.values()].some((a) => [...namesIn(a)].some((n) => setting.has(n)));
