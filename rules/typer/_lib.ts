@@ -249,7 +249,9 @@ function hasVersionOption(py: PythonModel): boolean {
   for (const cmd of commands(py)) {
     if (cmd.kind === "command" && cmd.fn.name === "version") return true;
     for (const p of cliParams(py, cmd.fn)) {
-      if (VERSION_PARAM.test(p.param.name)) return true;
+      // `version: str = "v1"` on a command picks a dataset or model version, not the tool's.
+      if (VERSION_PARAM.test(p.param.name) && (cmd.kind === "callback" || !p.type || /\bbool\b/.test(p.type)))
+        return true;
       if (p.info?.args.some((a) => /^--version\b/.test(stringValue(a) ?? ""))) return true;
     }
   }
