@@ -4,7 +4,8 @@ import { constructorOf } from "../../src/engine/python/flow.js";
 import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
-import { firstReportable, type TrainingSite, trainingSites } from "./_lib.js";
+import { importAliases, triggerProbe } from "../../src/engine/triggers.js";
+import { type TrainingSite, trainingSites } from "./_lib.js";
 
 // Shared pieces of the `general` metrics and training-loop rules (not a rule: no YAML beside it).
 // The "absence" rules (no validation, no checkpoint, no early stopping, no tracker) judge a whole
@@ -14,6 +15,27 @@ export interface TrainingRun {
   site: TrainingSite;
   /** The `Trainer(...)` call a Lightning / Hugging Face run was built from, when visible. */
   trainer?: CallSite;
+}
+
+const ALIASES = new WeakMap<CheckContext, ReadonlyMap<string, string>>();
+
+/**
+ * True when the line matches one of the rule's triggers, reading import aliases as the engine
+ * does (`from sklearn.metrics import accuracy_score as acc` … `acc(y, p)` matches `_score(`).
+ */
+export function onTriggerLineResolved(ctx: CheckContext, line: number): boolean {
+  let aliases = ALIASES.get(ctx);
+  if (!aliases) {
+    aliases = importAliases(ctx.text);
+    ALIASES.set(ctx, aliases);
+  }
+  const probe = triggerProbe([ctx.lines[line - 1] ?? ""], aliases);
+  return ctx.rule.triggers.some((t) => t.test(probe));
+}
+
+/** The first candidate on an added line that matches a trigger, aliases resolved (once-per-file findings). */
+export function firstReportable<T extends { line: number }>(ctx: CheckContext, list: T[]): T | undefined {
+  return list.find((x) => ctx.isAdded(x.line) && onTriggerLineResolved(ctx, x.line));
 }
 
 /** A file in a documentation or examples folder (`examples/`, `tutorials/`, `guides/`, `docs/`, `demos/`). */

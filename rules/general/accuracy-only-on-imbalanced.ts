@@ -1,7 +1,7 @@
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { accuracyUses, CLASSIFIER, firstReportable, IMBALANCE_AWARE } from "./_lib.js";
-import { balancedBenchmark, classImbalanceShown, estimatorClassOf } from "./_training.js";
+import { accuracyUses, CLASSIFIER, IMBALANCE_AWARE } from "./_lib.js";
+import { balancedBenchmark, classImbalanceShown, estimatorClassOf, firstReportable } from "./_training.js";
 
 const MESSAGE =
   "Accuracy is the only classification metric here, yet this file shows the classes are imbalanced (class weights, a stratified split, resampling or class counts): " +

@@ -1,5 +1,5 @@
 import { defineCheck } from "../../src/engine/rule.js";
-import { firstReportable } from "./_lib.js";
+import { firstReportable } from "./_training.js";
 
 // Ways a run ends up with the versions it ran with: reading them (`__version__`,
 // importlib.metadata, `pip freeze`), or an MLflow model log / autolog, which writes the model's

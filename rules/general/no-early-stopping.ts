@@ -1,7 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { defineCheck } from "../../src/engine/rule.js";
-import { firstReportable } from "./_lib.js";
 import {
+  firstReportable,
   libraryTrainingRuns,
   mentionsHeldOut,
   trainingRuns,

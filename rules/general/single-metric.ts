@@ -3,8 +3,14 @@ import { lightningModules } from "../../src/engine/python/frameworks.js";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import type { PythonModel } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { firstReportable, isEstimatorClass } from "./_lib.js";
-import { balancedBenchmark, classImbalanceShown, estimatorClassOf, wordsOf } from "./_training.js";
+import { isEstimatorClass } from "./_lib.js";
+import {
+  balancedBenchmark,
+  classImbalanceShown,
+  estimatorClassOf,
+  firstReportable,
+  wordsOf,
+} from "./_training.js";
 
 interface MetricUse {
   line: number;
