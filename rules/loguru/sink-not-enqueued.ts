@@ -53,7 +53,13 @@ export default defineCheck((ctx) => {
       if (uses.length > 0 && uses.every((c) => HARMLESS.test(c.name ?? ""))) continue;
       return `it uses \`${m}\``;
     }
-    const call = py.calls.find((c) => c.is(...MULTIPROCESS_CALLS));
+    // `Parallel(prefer="threads")` / `backend="threading"` / `n_jobs=1` runs in this process (loguru is thread-safe).
+    const threaded = (c: (typeof py.calls)[number]) =>
+      c.is("joblib.Parallel") &&
+      (/thread/.test(c.keywords.get("prefer")?.text ?? "") ||
+        /thread/.test((c.keywords.get("backend") ?? c.args[1])?.text ?? "") ||
+        (c.keywords.get("n_jobs") ?? c.args[0])?.text === "1");
+    const call = py.calls.find((c) => c.is(...MULTIPROCESS_CALLS) && !threaded(c));
     if (call) return `\`${call.name}\``;
     const trainer = py.callsTo("lightning.pytorch.Trainer").find((t) => {
       const s = t.keywords.get("strategy")?.text ?? "";
