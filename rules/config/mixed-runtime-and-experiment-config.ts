@@ -13,9 +13,11 @@ const HYPERPARAMETER =
 // Sections that mirror one constructor's signature (Lightning's Trainer, a Hydra `_target_`).
 const SIGNATURE_SECTION = /^(trainer|pl_trainer|lightning_trainer)$/i;
 const PY_CONFIG_NAME =
-  /^(config|cfg|conf|params|hparams|hyperparams|settings|defaults?|\w+_(config|cfg|conf|params|settings))$/i;
+  /^(config|cfg|conf|params|hparams|hyperparams|hyperparameters|settings|defaults?|\w+_(config|cfg|conf|params|settings))$/i;
 
 const CONFIG_CLASS = /(Config|Cfg|Conf|Settings|Params|Hparams|HParams|Args|Arguments)$/;
+// A plain class used as a namespace of settings (Kaggle's `class CFG:` with class attributes only).
+const NAMESPACE_CLASS = /^(CFG|CONFIG|Cfg|Config|\w*Config|\w*CFG)$/;
 
 interface Key {
   name: string;
@@ -117,11 +119,15 @@ function configClassFields(ctx: CheckContext): Key[][] {
   const { py } = ctx;
   const out: Key[][] = [];
   for (const cls of py.classes) {
-    if (!CONFIG_CLASS.test(cls.name)) continue;
+    if (!CONFIG_CLASS.test(cls.name) && !NAMESPACE_CLASS.test(cls.name)) continue;
+    const namespace =
+      NAMESPACE_CLASS.test(cls.name) && cls.bases.every((b) => b === "object") && cls.methods.length === 0;
     const declared =
+      namespace ||
       cls.decorators.some((d) =>
         /^(dataclasses\.dataclass|dataclass|attr\.s|attrs\.define|attr\.define)$/.test(d),
-      ) || cls.bases.some((b) => /^pydantic(_settings)?\.(BaseModel|BaseSettings)$/.test(b));
+      ) ||
+      cls.bases.some((b) => /^pydantic(_settings)?\.(BaseModel|BaseSettings)$/.test(b));
     if (!declared) continue;
     const body = cls.body;
     const fields = py
