@@ -341,6 +341,46 @@ export function isTrainingLoader(py: PythonModel, call: CallSite): boolean {
   return fn !== undefined && TRAIN.test(fn.name) && !evaluationName(fn.name);
 }
 
+// Wrappers a training loop puts around its loader: `enumerate(loader)`, `tqdm(loader)`.
+const LOOP_WRAPPERS = /^(enumerate|tqdm|trange|iter|zip|\w+\.tqdm|track)$/;
+
+/**
+ * True when the loader's bound name is iterated (directly or through `enumerate`/`tqdm`) by a
+ * `for` loop after it, in the same function or at module level, whose body back-propagates:
+ * `loader = DataLoader(ds); for x, y in loader: ...; loss.backward()` feeds training whatever it
+ * is called. Loaders or datasets whose names say val/test are left out (an adversarial attack
+ * back-propagates over test data).
+ */
+export function feedsBackwardLoop(py: PythonModel, call: CallSite): boolean {
+  const name = loaderName(call);
+  if (!name || !/^[A-Za-z_][\w.]*$/.test(name) || evaluationName(name)) return false;
+  // Back-propagating over test data is an attack or an input-gradient map, not training.
+  const dataset = call.arg("dataset", 0);
+  if (dataset && (evaluationName(dataset.text) || builtForEvaluation(py, dataset, call))) return false;
+  const scope = py.functionAt(call);
+  const backward = py.methodCalls("backward");
+  if (backward.length === 0) return false;
+  const iterated = (iter: Node | undefined): boolean => {
+    let n: Node | undefined = iter;
+    for (let depth = 0; n && depth < 3; depth++) {
+      if (n.text.replace(/\s+/g, "") === name) return true;
+      if (n.type !== "call") return false;
+      const callee = n.childForFieldName("function")?.text ?? "";
+      if (!LOOP_WRAPPERS.test(callee)) return false;
+      n = positional(n)[0];
+    }
+    return false;
+  };
+  return py.loops.some(
+    (loop) =>
+      loop.kind === "for" &&
+      loop.start > call.end &&
+      (scope === undefined || py.functionAt(loop) === scope || name.startsWith("self.")) &&
+      iterated(loop.iter) &&
+      backward.some((b) => loop.body.startIndex <= b.start && b.end <= loop.body.endIndex),
+  );
+}
+
 const TENSOR_DATASET = ["torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"];
 // Wrappers whose samples are their first argument's: `Subset(ds, idx)`.
 const SAME_SAMPLES = ["torch.utils.data.Subset", "torch.utils.data.dataset.Subset"];

@@ -1,6 +1,6 @@
 import { numberValue } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
-import { isTrainingLoader, reviewableLoaders, tensorDatasetOf } from "./_tensors.js";
+import { feedsBackwardLoop, isTrainingLoader, reviewableLoaders, tensorDatasetOf } from "./_tensors.js";
 
 export default defineCheck((ctx) => {
   for (const call of reviewableLoaders(ctx)) {
@@ -8,7 +8,8 @@ export default defineCheck((ctx) => {
     const workers = call.arg("num_workers", 5);
     // A value from config, args or os.cpu_count() is the user's decision.
     if (workers && numberValue(workers) !== 0) continue;
-    if (!isTrainingLoader(ctx.py, call)) continue;
+    // Training by name, shuffling or dataset, or by use: a loop over it calls `backward()`.
+    if (!isTrainingLoader(ctx.py, call) && !feedsBackwardLoop(ctx.py, call)) continue;
     // A `TensorDataset` holds its samples in memory: nothing for workers to read or augment, and
     // worker processes only add start-up and inter-process copying.
     if (tensorDatasetOf(ctx.py, call.arg("dataset", 0), call)) continue;
