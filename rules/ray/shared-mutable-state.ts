@@ -174,6 +174,23 @@ export default defineCheck((ctx) => {
       const returnsValue =
         /^\s*return\s+(?!(?:True|False|None|-?\d+|"[^"]*"|'[^']*')\s*(?:#.*)?$)\S/m.test(body) ||
         /\byield\b/.test(body);
+      // A task that returns a value may still be filling the driver's own container: the caller hands it a
+      // dict, list or set it built (`fill.remote(cache, k)`), so the change is meant for the caller.
+      const containerPassed = (name: string): boolean => {
+        if (remote.kind !== "task") return false;
+        const index = fn.explicitParams.findIndex((p) => p.name === name);
+        const receiver = new RegExp(`^(?:${remote.names.join("|")})(?:\\.options\\s*\\([^]*\\))?$`);
+        return py
+          .methodCalls("remote")
+          .filter((c) => c.receiver && receiver.test(c.receiver.text))
+          .some((c) => {
+            const arg = c.arg(name, index);
+            if (arg?.type !== "identifier") return false;
+            if (containers.has(arg.text)) return true;
+            const v = py.lastAssignment(arg.text, arg.startIndex)?.value;
+            return v !== undefined && v !== null && ["dictionary", "list", "set"].includes(v.type);
+          });
+      };
       // A per-worker cache (`if key not in CACHE: CACHE[key] = load(key)`) is deliberate.
       const cached = (name: string) => new RegExp(`\\bin\\s+${name}\\b|\\b${name}\\.get\\s*\\(`).test(body);
 
@@ -183,7 +200,7 @@ export default defineCheck((ctx) => {
       const kindOf = (name: string, rebinding: boolean): Kind | undefined => {
         if (globals.has(name)) return sharedState(name) ? "global" : undefined;
         if (rebinding) return undefined;
-        if (params.has(name)) return returnsValue ? undefined : "param";
+        if (params.has(name)) return returnsValue && !containerPassed(name) ? undefined : "param";
         if (locals.has(name) || !containers.has(name)) return undefined;
         return sharedState(name) ? "module" : undefined;
       };
