@@ -9,7 +9,14 @@ const SEQUENTIAL_DATA =
 const ITERABLE_DATA =
   /IterableDataset|to_iterable_dataset\(|webdataset|\bwds\.|streaming\s*=\s*True|\.shuffle\(\s*(buffer_size|seed)/;
 
+// A comment at the loader saying the order is wanted: `shuffle=False,  # stateful RNN: keep order`.
+const ORDER_COMMENT = /#[^\n]*\b(order(ed)?|sequential(ly)?|stateful|curriculum|chronolog\w*|temporal)\b/i;
+
 export default defineCheck((ctx) => {
+  const lines = ctx.text.split("\n");
+  /** The loader's own lines and the one above it carry a comment that explains the order. */
+  const orderExplained = (first: number, last: number) =>
+    lines.slice(Math.max(0, first - 2), last).some((l) => ORDER_COMMENT.test(l));
   const loaders = reviewableLoaders(ctx);
   if (loaders.length === 0 || ITERABLE_DATA.test(ctx.text)) return;
   let sequential: boolean | undefined;
@@ -24,7 +31,7 @@ export default defineCheck((ctx) => {
     if (!isTrainingLoader(ctx.py, call)) continue;
     if (shuffle) {
       sequential ??= SEQUENTIAL_DATA.test(ctx.text);
-      if (sequential) continue;
+      if (sequential || orderExplained(call.line, call.endLine)) continue;
     }
     // No suggested edit: `shuffle=True` raises for an IterableDataset defined in another file.
     ctx.report(call, {
