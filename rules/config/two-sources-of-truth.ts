@@ -2,6 +2,11 @@ import { namesIn } from "../../src/engine/python/helpers.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import { cliOptions, configKeys, configNames } from "./_lib.js";
 
+// Where and how the job runs (machines, workers, paths, services), not what is trained: a CLI
+// default for these is a deployment choice, not a competing hyperparameter.
+const RUNTIME =
+  /^(device|devices|gpus?|num_gpus|n_gpus|gpu_ids?|accelerator|num_nodes|world_size|local_rank|num_workers|n_workers|workers|pin_memory|tracking_uri|mlflow_uri|host|port|log_level|verbose|debug|\w+_(dir|path|root|folder|file))$/i;
+
 export default defineCheck((ctx) => {
   const { py } = ctx;
   const names = configNames(py);
@@ -12,7 +17,7 @@ export default defineCheck((ctx) => {
   if (keys.size === 0) return;
   const configVars = new Set(names.map((n) => n.name.split(".").pop()!));
   for (const opt of cliOptions(py)) {
-    if (!opt.default) continue;
+    if (!opt.default || RUNTIME.test(opt.key)) continue;
     const line = keys.get(opt.key);
     if (line === undefined) continue;
     // `default=cfg["lr"]` takes the default from the config itself.
