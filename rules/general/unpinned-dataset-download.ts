@@ -18,7 +18,27 @@ function textOf(py: PythonModel, node: Node | undefined, at: CallSite): string |
   if (!node) return undefined;
   const s = stringValue(node);
   if (s !== undefined) return s;
-  if (node.type === "string") return /^[A-Za-z]*["']+([^{"']*)/.exec(node.text)?.[1];
+  if (node.type === "string") {
+    // An f-string: `f"{BASE_URL}/train.csv"` with `BASE_URL` a string constant reads as the whole URL;
+    // any other interpolation ends the text that is known.
+    const body = /^[A-Za-z]*("""|'''|"|')([\s\S]*)\1$/.exec(node.text)?.[2];
+    if (body === undefined) return undefined;
+    let out = "";
+    for (const part of body.split(/(\{[^{}]*\})/)) {
+      if (!part.startsWith("{")) {
+        out += part;
+        continue;
+      }
+      const name = /^\{\s*([A-Za-z_]\w*)\s*\}$/.exec(part)?.[1];
+      const a = name
+        ? py.assignments.find((x) => x.targets.length === 1 && x.targets[0] === name && py.isModuleLevel(x))
+        : undefined;
+      const value = a?.op === "=" && a.value ? stringValue(a.value) : undefined;
+      if (value === undefined) return out;
+      out += value;
+    }
+    return out;
+  }
   // `BASE_URL + "train.csv"`: the URL is the left part, the file name the right.
   if (node.type === "binary_operator" && node.childForFieldName("operator")?.text === "+") {
     const left = textOf(py, node.childForFieldName("left") ?? undefined, at);
