@@ -132,8 +132,11 @@ export default defineCheck((ctx) => {
       }
       // Ends before the start close the previous iteration's run (`if mlflow.active_run(): end_run()`).
       const after = inLoop.filter((e) => e.start > call.end);
+      // A start under a condition of its own (`if args.track: start_run()`) is ended under the same one.
       const guarded =
-        after.length > 0 && after.length === inLoop.length ? conditionalEnd(loop, after) : undefined;
+        after.length > 0 && after.length === inLoop.length && !guardIn(call.node, loop)
+          ? conditionalEnd(loop, after)
+          : undefined;
       if (guarded) {
         ctx.report(call, {
           message:
