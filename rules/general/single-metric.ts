@@ -54,6 +54,9 @@ const SQUARED = [
 const NOT_METRICS =
   /Display$|^make_scorer$|^get_scorer|^check_scoring$|^pairwise|^DistanceMetric$|^Metric$|Wrapper$|Tracker$/;
 const MANY = /^(classification_report|MetricCollection|combine|precision_recall_fscore_support)$/;
+// Hugging Face `evaluate` suites that return several metrics (`glue`/`mrpc` gives accuracy and F1,
+// `squad` exact match and F1, `seqeval` precision, recall, F1 and accuracy).
+const EVALUATE_SUITES = /^(glue|super_glue|indic_glue|squad|squad_v2|seqeval|poseval|xtreme_s)$/;
 
 const ADVICE: [RegExp, string][] = [
   [/accuracy|^acc$/, "precision / recall / F1 per class or a confusion matrix (`classification_report`)"],
@@ -80,7 +83,7 @@ function metricUses(py: PythonModel): MetricUse[] | undefined {
       if (NOT_METRICS.test(last)) continue;
       if (c.is("evaluate.load")) {
         const metric = stringValue(c.args[0]);
-        if (metric === undefined) return undefined;
+        if (metric === undefined || EVALUATE_SUITES.test(metric)) return undefined;
         uses.push({ line: c.line, at: c.start, name: metric });
       } else uses.push({ line: c.line, at: c.start, name: last });
     }
