@@ -88,15 +88,17 @@ export default defineCheck((ctx) => {
 
   /**
    * A script without a main guard: it lives in a scripts-like folder, or does its work at module level
-   * (a top-level loop and top-level log messages). Nobody imports it, so import time is run time.
+   * (a top-level loop and top-level log messages, or several top-level log messages). Nobody imports it, so
+   * import time is run time.
    */
   function looksLikeScript(): boolean {
     if (/(^|\/)(scripts?|bin|tools|examples|notebooks)\//.test(ctx.path)) return true;
     const topLoop = py.loops.some((l) => py.isModuleLevel(l));
-    const topLog = py.calls.some(
+    const topLogs = py.calls.filter(
       (c) => c.is("loguru.logger.*") && c.method !== "add" && c.method !== "remove" && py.isModuleLevel(c),
-    );
-    return topLoop && topLog;
+    ).length;
+    // Progress messages at module level (`logger.info("read {} rows", ...)` twice or more) are a script's run log.
+    return (topLoop && topLogs > 0) || topLogs >= 2;
   }
 
   function returnsLogger(fn: FunctionDef): boolean {
