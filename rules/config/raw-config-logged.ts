@@ -5,6 +5,14 @@ import { defineCheck } from "../../src/engine/rule.js";
 import { cliNames, configNames } from "./_lib.js";
 
 const MUTATORS = new Set(["update", "merge_with", "setdefault"]);
+const CLI_VALUE = new Set([
+  "dictionary",
+  "dictionary_comprehension",
+  "attribute",
+  "subscript",
+  "identifier",
+  "call",
+]);
 
 function reads(node: Node | undefined, names: Set<string>): boolean {
   if (!node) return false;
@@ -101,7 +109,10 @@ export default defineCheck((ctx) => {
   for (const a of py.assignments) {
     const target = a.targets.length === 1 ? a.targets[0] : "";
     if (a.op !== "=" || !/^[A-Za-z_]\w*$/.test(target) || loaded.has(target)) continue;
-    if (reads(a.value, cli) && !reads(a.value, loaded)) cli.add(target);
+    if (!a.value || !CLI_VALUE.has(a.value.type) || !reads(a.value, cli) || reads(a.value, loaded)) continue;
+    // Only CLI values themselves (`vars(args)`, `dict(...)`), not objects made from them (`start_run(run_name=args.name)`).
+    const callee = a.value.type === "call" ? a.value.childForFieldName("function")?.text : undefined;
+    if (callee === undefined || /^(vars|dict)$/.test(callee)) cli.add(target);
   }
   for (const log of logs) {
     const arg = log.arg(log.method === "log_dict" ? "dictionary" : "params", 0);
