@@ -10,9 +10,10 @@ import {
 } from "./_training.js";
 
 // Hand-written early stopping has many spellings; any of these words means the run can stop on
-// its own: a patience counter, an `EarlyStopping` callback, `trainer.should_stop`, a stale-epoch count.
+// its own: a patience counter, an `EarlyStopping` callback, `trainer.should_stop`, a stale-epoch count,
+// an Optuna pruning callback or `trial.should_prune()`.
 const STOPS =
-  /early_?stop|EarlyStopping|patience|should_stop|stop_training|no_?improve|not_improved|epochs_(without|since)|bad_epochs|num_bad/i;
+  /early_?stop|EarlyStopping|patience|should_stop|stop_training|no_?improve|not_improved|epochs_(without|since)|bad_epochs|num_bad|Pruning|should_prune|TrialPruned/i;
 
 const MESSAGE =
   "Training runs for a fixed number of epochs with no early stopping, so it keeps going (and overfitting) after the validation metric stops improving, " +
@@ -39,13 +40,20 @@ export default defineCheck((ctx) => {
     if (kind === "loop" && loop) {
       // A `for epoch in range(...)` with any `break` inside may already stop early.
       if (!/\b(t?range)\s*\(/.test(loop.iter?.text ?? "") || /\bbreak\b/.test(loop.body.text)) continue;
+      if (/^t?range\s*\(\s*[0-2]\s*\)$/.test(loop.iter?.text ?? "")) continue;
       candidates.push({ line: loop.line });
     } else if (kind === "keras" && call) {
       const epochs = call.keywords.get("epochs");
-      if (epochs && visibleCallbacks(py, call) !== undefined) candidates.push({ line: lineOf(epochs) });
+      if (epochs && !fewEpochs(epochs) && visibleCallbacks(py, call) !== undefined)
+        candidates.push({ line: lineOf(epochs) });
     } else if (kind === "lightning" && run.trainer) {
       const epochs = run.trainer.keywords.get("max_epochs");
-      if (epochs && visibleCallbacks(py, run.trainer) !== undefined)
+      if (
+        epochs &&
+        !fewEpochs(epochs) &&
+        !run.trainer.keywords.has("fast_dev_run") &&
+        visibleCallbacks(py, run.trainer) !== undefined
+      )
         candidates.push({ line: lineOf(epochs) });
     }
   }
@@ -54,6 +62,11 @@ export default defineCheck((ctx) => {
   if (hit)
     ctx.report({ line: hit.line }, { message: mentionsHeldOut(ctx.text) ? MESSAGE : NO_VALIDATION_MESSAGE });
 });
+
+/** One or two epochs (`epochs=1`, a smoke run): there is no later epoch to stop before. */
+function fewEpochs(node: Node): boolean {
+  return node.type === "integer" && Number(node.text) <= 2;
+}
 
 function lineOf(node: Node): number {
   return node.startPosition.row + 1;
