@@ -93,7 +93,8 @@ export default defineCheck((ctx) => {
   if (fits.length === 0) return;
   if (
     py.calls.some((c) => anyNameMatches(c.name, ALREADY_SCALED) && !anyNameMatches(c.name, NOT_SCALING)) ||
-    SCALING_TEXT.test(ctx.text)
+    // Code only: a comment saying "not scaled" is no scaling.
+    SCALING_TEXT.test(ctx.text.replace(/(^|\s)#[^\n]*/g, "$1"))
   )
     return;
   if (py.importsModule(...EMBEDDING_LIBRARIES)) return;
