@@ -41,6 +41,24 @@ function usesConvolution(py: PythonModel): boolean {
   });
 }
 
+// Layers of a model the file shows that involve no convolution. When the file builds its model
+// from these alone (an LSTM, a Transformer, an MLP, a KAN), cuDNN's convolution choice changes
+// nothing; when the model is not visible here (imported from another module), it may well be a CNN.
+const NON_CONV_LAYER =
+  /^torch\.nn\.(Linear|Bilinear|LSTM|GRU|RNN|LSTMCell|GRUCell|RNNCell|Transformer\w*|MultiheadAttention|Embedding\w*)$/;
+
+// A model class whose name says it is sequence- or attention-based (`GPT(...)`, `TransformerLM(...)`).
+const NON_CONV_CLASS = /^(GPT|Bert|BERT|Transformer|LSTM|GRU|RNN|Llama|LLaMA|T5|Mamba|MLP|KAN|MultKAN)\w*$/;
+
+function showsModelWithoutConvolution(py: PythonModel): boolean {
+  if (py.importsModule("kan", "pykan")) return true;
+  return py.calls.some((c) => {
+    if (c.name === undefined) return false;
+    if (NON_CONV_LAYER.test(c.name)) return true;
+    return NON_CONV_CLASS.test(c.name.slice(c.name.lastIndexOf(".") + 1));
+  });
+}
+
 // Without convolutions, what is left that is non-deterministic on CUDA and that
 // `torch.use_deterministic_algorithms(True)` fixes: the ops whose whole point is to add many values
 // into shared slots, which CUDA does with atomic adds in whatever order threads finish.
@@ -102,7 +120,7 @@ export default defineCheck((ctx) => {
   // unless it calls an op that accumulates with atomic adds, which the message then names.
   const conv = usesConvolution(py);
   const atomic = conv ? undefined : atomicAccumulation(py);
-  if (!conv && !atomic) return;
+  if (!conv && !atomic && showsModelWithoutConvolution(py)) return;
 
   // `cudnn.deterministic = False` written out is the line to change, not the seed.
   const off = conv
