@@ -201,8 +201,8 @@ export default defineCheck((ctx) => {
       message:
         `${found.join(", ")} ${found.length > 1 ? "are the same objects" : "is the same object"} on every iteration, ` +
         `yet passing ${found.length > 1 ? "them" : "it"} to \`.remote(...)\` serialises ${found.length > 1 ? "them" : "it"} ` +
-        "again for each call, and Ray stores a fresh copy in the object store per task. Put it there once before the " +
-        `loop, \`${first}_ref = ray.put(${first})\`, and pass \`${first}_ref\`; tasks receive the object itself (NumPy ` +
+        "again for each call, and Ray stores a fresh copy in the object store per task. " +
+        `Put ${found.length > 1 ? "each" : "it"} there once before the loop, \`${first}_ref = ray.put(${first})\`, and pass \`${first}_ref\`; tasks receive the object itself (NumPy ` +
         "arrays zero-copy, read-only).",
     });
   }
