@@ -246,7 +246,14 @@ const IMBALANCE_KEYWORDS = new Set([
 // A name or column that holds the labels: `y`, `y_train`, `labels`, `df["target"]`, `df.label`.
 const LABEL_NAME = /^(y|y_\w+|\w+_y|labels?|targets?|class(es)?|outcome)$|(^|_)(label|labels|target|class)$/i;
 const LABEL_VAR = /^(y|y_\w+|\w+_y|labels?|targets?)$/;
-const CLASS_COUNTS = ["numpy.bincount", "collections.Counter", "pandas.value_counts"];
+const CLASS_COUNTS = ["numpy.bincount", "torch.bincount", "collections.Counter", "pandas.value_counts"];
+// Losses whose `weight=` is a per-class weight vector.
+const CLASS_WEIGHTED_LOSSES = [
+  "torch.nn.CrossEntropyLoss",
+  "torch.nn.NLLLoss",
+  "torch.nn.functional.cross_entropy",
+  "torch.nn.functional.nll_loss",
+];
 
 /** Columns the labels are taken from: `Outcome` in `y = df["Outcome"]`. */
 function labelColumns(py: PythonModel): Set<string> {
@@ -285,8 +292,10 @@ export function classImbalanceShown(py: PythonModel): boolean {
     for (const k of c.keywords.keys()) if (IMBALANCE_KEYWORDS.has(k)) return true;
     if (c.method === "compute_class_weight" || c.method === "compute_sample_weight") return true;
     if (c.is("torch.utils.data.WeightedRandomSampler", "imblearn.**")) return true;
-    if (c.method === "value_counts" && c.receiver && isLabels(c.receiver)) return true;
+    if ((c.method === "value_counts" || c.method === "bincount") && c.receiver && isLabels(c.receiver))
+      return true;
     if (c.is(...CLASS_COUNTS) && isLabels(c.args[0])) return true;
+    if (c.keywords.has("weight") && c.is(...CLASS_WEIGHTED_LOSSES)) return true;
   }
   return py.importsModule("imblearn");
 }
