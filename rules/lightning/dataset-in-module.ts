@@ -1,7 +1,8 @@
+import type { Node } from "web-tree-sitter";
 import { anyNameMatches } from "../../src/engine/names.js";
 import { constructorOf } from "../../src/engine/python/flow.js";
 import { isTestPath, literal } from "../../src/engine/python/helpers.js";
-import type { ClassDef, Param, PythonModel } from "../../src/engine/python/model.js";
+import type { ClassDef, Param, PythonModel, Span } from "../../src/engine/python/model.js";
 import { defineCheck } from "../../src/engine/rule.js";
 import {
   chainRoot,
@@ -28,6 +29,28 @@ function savedAsHparam(py: PythonModel, cls: ClassDef, param: string): boolean {
     return call.arg("ignore") === undefined;
   }
   return false;
+}
+
+const CONVERSIONS = ["torch.tensor", "torch.as_tensor", "torch.from_numpy", "numpy.array", "numpy.asarray"];
+
+/** The name in `torch.tensor(df.values)` / `np.asarray(df[cols].to_numpy())` when it was read as data. */
+function dataSource(py: PythonModel, call: Node, at: Span): string | undefined {
+  let cur: Node | null | undefined = call.childForFieldName("arguments")?.namedChildren[0];
+  for (let hops = 0; cur && hops < 6 && cur.type !== "identifier"; hops++) {
+    // Only the whole table or a column selection of it (`df.values`, `df[cols].to_numpy()`), not a
+    // statistic computed from it (`df["y"].value_counts().values` as class weights).
+    if (cur.type === "attribute") {
+      if (!/^(?:values|to_numpy)$/.test(cur.childForFieldName("attribute")?.text ?? "")) return undefined;
+      cur = cur.childForFieldName("object");
+    } else if (cur.type === "subscript") cur = cur.childForFieldName("value");
+    else if (cur.type === "call" && (cur.childForFieldName("arguments")?.namedChildCount ?? 0) === 0)
+      cur = cur.childForFieldName("function");
+    else return undefined;
+  }
+  if (cur?.type !== "identifier") return undefined;
+  const a = py.lastAssignment(cur.text, at);
+  const root = constructorOf(py, cur, at) ?? chainRoot(py, a?.value ?? undefined);
+  return root && anyNameMatches(root, DATA_CONSTRUCTORS) ? cur.text : undefined;
 }
 
 function isDatasetParam(py: PythonModel, p: Param): boolean {
@@ -68,6 +91,9 @@ export default defineCheck((ctx) => {
         ) {
           what = `the result of \`${ctor}(...)\``;
         }
+        // `torch.tensor(df.values)` after `df = pd.read_csv(...)`: the data converted to one array.
+        const source = ctor && CONVERSIONS.includes(ctor) ? dataSource(py, value, a) : undefined;
+        if (!what && source) what = `\`${source}\` converted with \`${ctor}(...)\``;
       }
       if (!what) continue;
       const checkpoint =
