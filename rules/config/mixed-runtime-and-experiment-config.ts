@@ -1,7 +1,11 @@
 import type { Node } from "web-tree-sitter";
 import { isMap, isPair, isScalar, visit, type YAMLMap } from "yaml";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
-import { type CheckContext, defineCheck } from "../../src/engine/rule.js";
+import {
+  type CheckContext,
+  defineCheck,
+  onTriggerLine as engineOnTriggerLine,
+} from "../../src/engine/rule.js";
 import { readByOtherTool } from "../pyyaml/_lib.js";
 
 // Where and how the job runs: machines, processes, paths, services.
@@ -33,8 +37,7 @@ function mixed(keys: Key[]): { runtime: Key[]; hparams: Key[] } | undefined {
 
 /** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
 function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  const text = ctx.lines[line - 1] ?? "";
-  return ctx.rule.triggers.some((t) => t.test(text));
+  return engineOnTriggerLine(ctx, line);
 }
 
 function report(ctx: CheckContext, keys: Key[]): void {

@@ -3,13 +3,13 @@ import { anyNameMatches } from "../../src/engine/names.js";
 import { constructorOf } from "../../src/engine/python/flow.js";
 import type { CallSite, Loop, PythonModel, Span } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
+import { onTriggerLine as engineOnTriggerLine } from "../../src/engine/rule.js";
 
 // Shared pieces of the `general` pack (not a rule: no YAML beside it).
 
 /** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
 export function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  const text = ctx.lines[line - 1] ?? "";
-  return ctx.rule.triggers.some((t) => t.test(text));
+  return engineOnTriggerLine(ctx, line);
 }
 
 /** Where to report a method call: its name (`fit` in a multi-line `Scaler(...)\n.fit(X)`), else the call. */

@@ -2,6 +2,7 @@ import { constructorOf } from "../../src/engine/python/flow.js";
 import { boolValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
+import { onTriggerLine as engineOnTriggerLine } from "../../src/engine/rule.js";
 
 // Shared by the mlflow checks (not a rule: no YAML beside it). MLflow has two APIs: the fluent
 // one (`mlflow.log_metric`, acting on the active run) and `MlflowClient` methods taking a run id.
@@ -56,8 +57,7 @@ export function runRegions(py: PythonModel): RunRegion[] {
 
 /** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
 export function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  const text = ctx.lines[line - 1] ?? "";
-  return ctx.rule.triggers.some((t) => t.test(text));
+  return engineOnTriggerLine(ctx, line);
 }
 
 // ---- training ----------------------------------------------------------------------------------

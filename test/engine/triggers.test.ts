@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
 import { loadRules } from "../../src/engine/load-rules.js";
+import { type CheckContext, onTriggerLine } from "../../src/engine/rule.js";
 import { importedRoots, mayImport, requiredLiterals } from "../../src/engine/triggers.js";
 import { prepareCase } from "../helpers/cases.js";
 
@@ -94,5 +95,19 @@ describe("requires-text", () => {
       (await engine.review([{ path: "a.py", content }], { selection })).findings.map((f) => f.line);
     expect(await run("print(1)\n")).toEqual([]);
     expect(await run("import yaml\ncfg = yaml.safe_load(open('c.yml'))\nprint(cfg)\n")).toEqual([3]);
+  });
+});
+
+describe("onTriggerLine for checks", () => {
+  it("reads import aliases like the engine does when it wakes a rule", () => {
+    const text = "from sklearn.metrics import accuracy_score as acc\nprint(acc(y, p))\nprint(y)\n";
+    const ctx = {
+      kind: "python",
+      text,
+      lines: text.split("\n"),
+      rule: { triggers: [/\baccuracy_score\s*\(/] },
+    } as unknown as CheckContext;
+    expect(onTriggerLine(ctx, 2)).toBe(true);
+    expect(onTriggerLine(ctx, 3)).toBe(false);
   });
 });
