@@ -60,3 +60,21 @@ describe("name resolution through imports", () => {
     expect(nameMatches("lightning.pytorch.Trainer", "pytorch_lightning.Trainer")).toBe(true);
   });
 });
+
+describe("star imports", () => {
+  it("resolve calls to names the file neither imports nor defines, when there is one star import", async () => {
+    const { withTree, compileQuery } = await import("../../src/engine/parser.js");
+    const { INDEX_QUERY, PythonModel } = await import("../../src/engine/python/model.js");
+    const q = await compileQuery(INDEX_QUERY);
+    const names = (text: string) =>
+      withTree(text, (tree) => new PythonModel(tree, text, q).calls.map((c) => c.name));
+    expect(
+      await names(
+        "from sklearn.model_selection import *\n\ndef split(X):\n    return train_test_split(X)\n\nprint(len(split([1])))\n",
+      ),
+    ).toEqual(["sklearn.model_selection.train_test_split", "print", "len", "split"]);
+    // Two star imports: which one binds a name cannot be told from the file.
+    expect(await names("from a import *\nfrom b import *\nf(1)\n")).toEqual(["f"]);
+    q.delete();
+  });
+});

@@ -25,6 +25,13 @@ export const INDEX_QUERY = `
 (if_statement condition: (_) @cond) @if
 `;
 
+// Names Python provides without an import: never resolved through a star import.
+const BUILTINS = new Set(
+  "print len range enumerate zip map filter sorted reversed sum min max abs round int float str bool list dict set tuple frozenset type isinstance issubclass getattr setattr hasattr delattr open iter next super object repr format vars dir id hash callable any all divmod pow input exit quit exec eval compile globals locals breakpoint bytes bytearray memoryview slice property staticmethod classmethod chr ord bin hex oct complex help NotImplementedError ValueError TypeError KeyError IndexError RuntimeError Exception AssertionError StopIteration".split(
+    " ",
+  ),
+);
+
 // Run only when needed: comments are many and few rules read them; errors exist only in broken files.
 const COMMENT_QUERY = "(comment) @comment";
 const ERROR_QUERY = "(ERROR) @error (MISSING) @error";
@@ -76,9 +83,9 @@ abstract class Spanned implements Span {
 
 export class CallSite extends Spanned {
   /** The callee resolved through imports (`y.load` → `yaml.load`); undefined for computed callees. */
-  readonly name: string | undefined;
+  name: string | undefined;
   /** True when the callee's root name comes from an import. */
-  readonly imported: boolean;
+  imported: boolean;
   /** The last identifier of the callee: `fit` in `model.fit(...)` and in `make().fit(...)`. */
   readonly method: string | undefined;
   private _args?: Node[];
@@ -499,6 +506,7 @@ export class PythonModel {
       list.sort(byStart);
     }
     this.ifs.sort(byStart);
+    this.resolveThroughStarImport();
     // Link methods to classes and nested functions to their parents.
     for (const fn of this.functions) {
       const parentFn = this.innermost(this.functions, fn.start, fn);
@@ -510,6 +518,29 @@ export class PythonModel {
       } else {
         fn.parentFunction = parentFn;
       }
+    }
+  }
+
+  /**
+   * `from sklearn.model_selection import *` binds names the import map cannot list. With exactly
+   * one such import from a library, a call to a name the file neither imports nor defines is taken
+   * to come from it (`train_test_split(...)` → `sklearn.model_selection.train_test_split`).
+   */
+  private resolveThroughStarImport(): void {
+    const stars = [...this.starImports].filter((m) => !m.startsWith("."));
+    if (stars.length !== 1 || this.starImports.size !== 1) return;
+    const defined = new Set<string>([
+      ...this.functions.map((f) => f.name),
+      ...this.classes.map((c) => c.name),
+      ...this.assignments.flatMap((a) => a.targets),
+      ...this.functions.flatMap((f) => f.params.map((p) => p.name)),
+    ]);
+    for (const call of this.calls) {
+      if (call.imported || !call.name) continue;
+      const root = call.name.split(".")[0];
+      if (defined.has(root) || BUILTINS.has(root) || root === "self" || root === "cls") continue;
+      call.name = canonicalName(`${stars[0]}.${call.name}`);
+      call.imported = true;
     }
   }
 
