@@ -1,7 +1,7 @@
 import { localAncestry } from "../../src/engine/python/frameworks.js";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
 import type { CallSite } from "../../src/engine/python/model.js";
-import { defineCheck } from "../../src/engine/rule.js";
+import { defineCheck, onTriggerLine } from "../../src/engine/rule.js";
 import { lightningModules } from "./_lib.js";
 
 const DATA_HOOKS = new Set([
@@ -49,7 +49,7 @@ export default defineCheck((ctx) => {
   const { py } = ctx;
   // Test modules build throwaway models that serve their own toy data.
   if (isTestPath(ctx.path)) return;
-  const onTriggerLine = (line: number) => ctx.rule.triggers.some((t) => t.test(ctx.lines[line - 1] ?? ""));
+  const onTrigger = (line: number) => onTriggerLine(ctx, line);
   for (const cls of lightningModules(py)) {
     // Hooks that hand over to `self.trainer.datamodule` already keep the data elsewhere.
     const hooks = cls.methods.filter((m) => DATA_HOOKS.has(m.name) && !/\bdatamodule\b/.test(m.body.text));
@@ -70,7 +70,7 @@ export default defineCheck((ctx) => {
     for (const method of cls.methods) {
       if (DATA_HOOKS.has(method.name)) continue;
       for (const call of py.callsIn(method.body, { direct: true })) {
-        if (!readsData(call) || !onTriggerLine(call.line)) continue;
+        if (!readsData(call) || !onTrigger(call.line)) continue;
         // `self.df = pd.read_csv(...)` in `__init__` is dataset-in-module's finding.
         const parent = call.node.parent;
         if (

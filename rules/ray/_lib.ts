@@ -2,6 +2,7 @@ import type { Node } from "web-tree-sitter";
 import { closest } from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
+import { onTriggerLine as engineOnTriggerLine } from "../../src/engine/rule.js";
 
 // Shared by the ray checks: where a call repeats, what counts as asking for resources, and what
 // `ray.init` connects to.
@@ -53,8 +54,7 @@ export function comprehensionTargets(comp: Node): Set<string> {
 
 /** True when the line of a finding matches one of the rule's triggers (findings must). */
 export function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  const text = ctx.lines[line - 1] ?? "";
-  return ctx.rule.triggers.some((t) => t.test(text));
+  return engineOnTriggerLine(ctx, line);
 }
 
 /** The address `ray.init` is given (keyword or first positional), if any. */
