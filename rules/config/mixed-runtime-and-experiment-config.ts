@@ -1,11 +1,7 @@
 import type { Node } from "web-tree-sitter";
 import { isMap, isPair, isScalar, visit, type YAMLMap } from "yaml";
 import { isTestPath, stringValue } from "../../src/engine/python/helpers.js";
-import {
-  type CheckContext,
-  defineCheck,
-  onTriggerLine as engineOnTriggerLine,
-} from "../../src/engine/rule.js";
+import { type CheckContext, defineCheck, onTriggerLine } from "../../src/engine/rule.js";
 import { readByOtherTool } from "../pyyaml/_lib.js";
 
 // Where and how the job runs: machines, processes, paths, services.
@@ -33,11 +29,6 @@ function mixed(keys: Key[]): { runtime: Key[]; hparams: Key[] } | undefined {
   const hparams = keys.filter((k) => HYPERPARAMETER.test(k.name));
   if (runtime.length === 0 || hparams.length < 2 || runtime.length + hparams.length < 4) return undefined;
   return { runtime, hparams };
-}
-
-/** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
-function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  return engineOnTriggerLine(ctx, line);
 }
 
 function report(ctx: CheckContext, keys: Key[]): void {

@@ -3,14 +3,12 @@ import { anyNameMatches } from "../../src/engine/names.js";
 import { constructorOf } from "../../src/engine/python/flow.js";
 import type { CallSite, Loop, PythonModel, Span } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
-import { onTriggerLine as engineOnTriggerLine } from "../../src/engine/rule.js";
+import { onTriggerLine } from "../../src/engine/rule.js";
 
 // Shared pieces of the `general` pack (not a rule: no YAML beside it).
 
-/** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
-export function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  return engineOnTriggerLine(ctx, line);
-}
+// Reports land on trigger lines; the engine's check reads import aliases.
+export { onTriggerLine };
 
 /** Where to report a method call: its name (`fit` in a multi-line `Scaler(...)\n.fit(X)`), else the call. */
 export function methodSite(call: CallSite): Node | CallSite {
@@ -159,19 +157,21 @@ export function trainingSites(py: PythonModel): TrainingSite[] {
 export const IMBALANCE_AWARE =
   /\b(f1_score|fbeta_score|f1|F1Score|FBetaScore|precision_score|recall_score|precision_recall\w*|Precision|Recall|roc_auc_score|roc_curve|AUROC|AUC|auc|average_precision_score|AveragePrecision|balanced_accuracy_score|classification_report|matthews_corrcoef|MatthewsCorrCoef|cohen_kappa_score|CohenKappa|confusion_matrix|ConfusionMatrix)\b|["'](f1|precision|recall|auc|roc_auc|AUC|balanced_accuracy|average_precision|f1_macro|f1_weighted|pr_auc)["']/;
 
+/** Arguments that only make sense when class frequencies differ (or are known to). */
+export const IMBALANCE_KEYWORDS: ReadonlySet<string> = new Set([
+  "class_weight",
+  "stratify",
+  "pos_weight",
+  "scale_pos_weight",
+  "is_unbalance",
+  "auto_class_weights",
+  "sample_weight",
+]);
+
 /** Evidence in the file that classes are imbalanced (or known to be). */
 export function imbalanceEvidence(py: PythonModel): boolean {
-  const kw = [
-    "class_weight",
-    "stratify",
-    "pos_weight",
-    "scale_pos_weight",
-    "is_unbalance",
-    "auto_class_weights",
-    "sample_weight",
-  ];
   for (const c of py.calls) {
-    if ([...c.keywords.keys()].some((k) => kw.includes(k))) return true;
+    if ([...c.keywords.keys()].some((k) => IMBALANCE_KEYWORDS.has(k))) return true;
     if (
       c.method === "value_counts" ||
       c.method === "compute_class_weight" ||

@@ -4,8 +4,7 @@ import { constructorOf } from "../../src/engine/python/flow.js";
 import { isTestPath, namesIn } from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
-import { importAliases, triggerProbe } from "../../src/engine/triggers.js";
-import { type TrainingSite, trainingSites } from "./_lib.js";
+import { firstReportable, IMBALANCE_KEYWORDS, type TrainingSite, trainingSites } from "./_lib.js";
 
 // Shared pieces of the `general` metrics and training-loop rules (not a rule: no YAML beside it).
 // The "absence" rules (no validation, no checkpoint, no early stopping, no tracker) judge a whole
@@ -17,26 +16,8 @@ export interface TrainingRun {
   trainer?: CallSite;
 }
 
-const ALIASES = new WeakMap<CheckContext, ReadonlyMap<string, string>>();
-
-/**
- * True when the line matches one of the rule's triggers, reading import aliases as the engine
- * does (`from sklearn.metrics import accuracy_score as acc` … `acc(y, p)` matches `_score(`).
- */
-export function onTriggerLineResolved(ctx: CheckContext, line: number): boolean {
-  let aliases = ALIASES.get(ctx);
-  if (!aliases) {
-    aliases = importAliases(ctx.text);
-    ALIASES.set(ctx, aliases);
-  }
-  const probe = triggerProbe([ctx.lines[line - 1] ?? ""], aliases);
-  return ctx.rule.triggers.some((t) => t.test(probe));
-}
-
-/** The first candidate on an added line that matches a trigger, aliases resolved (once-per-file findings). */
-export function firstReportable<T extends { line: number }>(ctx: CheckContext, list: T[]): T | undefined {
-  return list.find((x) => ctx.isAdded(x.line) && onTriggerLineResolved(ctx, x.line));
-}
+// Once-per-file findings land on the first added trigger line, import aliases read as the engine does.
+export { firstReportable };
 
 /** A file in a documentation or examples folder (`examples/`, `tutorials/`, `guides/`, `docs/`, `demos/`). */
 export function isExamplePath(path: string): boolean {
@@ -233,16 +214,6 @@ export function balancedBenchmark(py: PythonModel, text = ""): boolean {
   );
 }
 
-// Arguments that only make sense when class frequencies differ (or are known to).
-const IMBALANCE_KEYWORDS = new Set([
-  "class_weight",
-  "stratify",
-  "pos_weight",
-  "scale_pos_weight",
-  "is_unbalance",
-  "auto_class_weights",
-  "sample_weight",
-]);
 // A name or column that holds the labels: `y`, `y_train`, `labels`, `df["target"]`, `df.label`.
 const LABEL_NAME = /^(y|y_\w+|\w+_y|labels?|targets?|class(es)?|outcome)$|(^|_)(label|labels|target|class)$/i;
 const LABEL_VAR = /^(y|y_\w+|\w+_y|labels?|targets?)$/;

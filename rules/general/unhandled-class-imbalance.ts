@@ -5,6 +5,7 @@ import { defineCheck } from "../../src/engine/rule.js";
 import {
   CLASSIFIER,
   constructorCall,
+  IMBALANCE_KEYWORDS,
   isEstimatorClass,
   methodLine,
   methodSite,
@@ -14,17 +15,7 @@ import {
   TOY_BALANCED_DATASETS,
 } from "./_lib.js";
 
-const HANDLING_KEYWORDS = [
-  "class_weight",
-  "class_weights",
-  "stratify",
-  "pos_weight",
-  "scale_pos_weight",
-  "is_unbalance",
-  "auto_class_weights",
-  "sample_weight",
-  "sampler",
-];
+const HANDLING_KEYWORDS: ReadonlySet<string> = new Set([...IMBALANCE_KEYWORDS, "class_weights", "sampler"]);
 const HANDLING_CALLS = [
   "sklearn.utils.class_weight.*",
   "sklearn.utils.resample",
@@ -47,7 +38,7 @@ function handled(py: PythonModel): boolean {
   if (py.importsModule("imblearn")) return true;
   return py.calls.some(
     (c) =>
-      [...c.keywords.keys()].some((k) => HANDLING_KEYWORDS.includes(k)) ||
+      [...c.keywords.keys()].some((k) => HANDLING_KEYWORDS.has(k)) ||
       c.is(...HANDLING_CALLS, ...TOY_BALANCED_DATASETS) ||
       (c.method !== undefined &&
         /class_weight|sample_weight|oversampl|undersampl|resampl|focal/i.test(c.method)),

@@ -1,8 +1,8 @@
 import { constructorOf } from "../../src/engine/python/flow.js";
 import { boolValue } from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
-import type { CheckContext } from "../../src/engine/rule.js";
-import { onTriggerLine as engineOnTriggerLine } from "../../src/engine/rule.js";
+
+export { onTriggerLine } from "../../src/engine/rule.js";
 
 // Shared by the mlflow checks (not a rule: no YAML beside it). MLflow has two APIs: the fluent
 // one (`mlflow.log_metric`, acting on the active run) and `MlflowClient` methods taking a run id.
@@ -53,11 +53,6 @@ export function runRegions(py: PythonModel): RunRegion[] {
     const scope = py.functionAt(call)?.body ?? py.tree.rootNode;
     return { call, start: call.end, end: scope.endIndex };
   });
-}
-
-/** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
-export function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  return engineOnTriggerLine(ctx, line);
 }
 
 // ---- training ----------------------------------------------------------------------------------

@@ -4,15 +4,11 @@ import { lightningModules, subclassesOf } from "../../src/engine/python/framewor
 import { boolValue, isTestPath, literal, namesIn, stringValue } from "../../src/engine/python/helpers.js";
 import type { Assignment, CallSite, ClassDef, PythonModel, Span } from "../../src/engine/python/model.js";
 import type { CheckContext } from "../../src/engine/rule.js";
-import { onTriggerLine as engineOnTriggerLine } from "../../src/engine/rule.js";
+
+export { onTriggerLine } from "../../src/engine/rule.js";
 
 // Shared pieces of the pytorch pack's tensor, data-loader and device rules (not a rule: no YAML
 // beside it). The training-loop rules keep theirs in `_loop.ts`.
-
-/** True when the line (1-based) matches one of the rule's triggers: reports land on such lines. */
-export function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  return engineOnTriggerLine(ctx, line);
-}
 
 /** The local name `torch` is bound to (`import torch` → "torch"), for fixes that spell it out. */
 export function torchAlias(py: PythonModel): string | undefined {

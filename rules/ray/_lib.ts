@@ -1,8 +1,8 @@
 import type { Node } from "web-tree-sitter";
 import { closest } from "../../src/engine/python/helpers.js";
 import type { CallSite, Loop, PythonModel } from "../../src/engine/python/model.js";
-import type { CheckContext } from "../../src/engine/rule.js";
-import { onTriggerLine as engineOnTriggerLine } from "../../src/engine/rule.js";
+
+export { onTriggerLine } from "../../src/engine/rule.js";
 
 // Shared by the ray checks: where a call repeats, what counts as asking for resources, and what
 // `ray.init` connects to.
@@ -50,11 +50,6 @@ export function comprehensionTargets(comp: Node): Set<string> {
     }
   }
   return out;
-}
-
-/** True when the line of a finding matches one of the rule's triggers (findings must). */
-export function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  return engineOnTriggerLine(ctx, line);
 }
 
 /** The address `ray.init` is given (keyword or first positional), if any. */
