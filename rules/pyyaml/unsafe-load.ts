@@ -2,21 +2,6 @@ import { stringValue } from "../../src/engine/python/helpers.js";
 import { type CheckContext, defineCheck } from "../../src/engine/rule.js";
 import { flaggedByUnsafeLoad } from "./_lib.js";
 
-const UNSAFE_LOADERS = [
-  "Loader",
-  "UnsafeLoader",
-  "FullLoader",
-  "CLoader",
-  "CUnsafeLoader",
-  "CFullLoader",
-].flatMap(qualified);
-const SAFE_LOADERS = ["SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"].flatMap(qualified);
-
-/** `yaml.Loader`, and the same class through the submodule that defines it (`yaml.loader.Loader`). */
-function qualified(l: string): string[] {
-  return [`yaml.${l}`, l.startsWith("C") ? `yaml.cyaml.${l}` : `yaml.loader.${l}`];
-}
-
 const MISSING =
   "`yaml.load` without a `Loader` raises TypeError on PyYAML 6, and before PyYAML 5.1 it used the unsafe loader, " +
   "which can run code named in the file. Use `yaml.safe_load(...)`.";
@@ -31,9 +16,8 @@ export default defineCheck((ctx) => {
     "yaml.full_load",
     "yaml.full_load_all",
   )) {
-    // `yaml = YAML(typ="safe"); yaml.load(f)`: a local ruamel object that shadows the module name.
-    if (!call.imported) continue;
-    // The same test `pyyaml/untrusted-config-source` uses to leave the loader advice to this rule.
+    // The same test `pyyaml/untrusted-config-source` uses to leave the loader advice to this rule
+    // (it also skips a local ruamel object named `yaml` that shadows the module).
     if (!flaggedByUnsafeLoad(call, py)) continue;
     const method = call.name!.slice("yaml.".length);
     const safeName = method.endsWith("_all") ? "safe_load_all" : "safe_load";
@@ -41,13 +25,10 @@ export default defineCheck((ctx) => {
     const loader = isLoad ? call.arg("Loader", 1) : undefined;
     let message: string | undefined;
     if (isLoad) {
-      if (call.hasSplat && !loader) continue;
       if (!loader) message = MISSING;
       else {
-        const name = py.resolve(loader);
-        if (name === undefined || SAFE_LOADERS.includes(name) || !UNSAFE_LOADERS.includes(name)) continue;
         message =
-          (name.includes("Full")
+          (py.resolve(loader)!.includes("Full")
             ? `\`${loader.text}\` builds Python objects, not just plain data, from tags in the file, and FullLoader had code-execution CVEs before PyYAML 5.4`
             : `\`${loader.text}\` can build arbitrary Python objects from tags in the file, so loading an untrusted file can run code`) +
           `. Use \`yaml.${safeName}(...)\` or \`Loader=yaml.SafeLoader\`.`;
