@@ -60,8 +60,8 @@ const LAYER_KINDS = new Map<string, Kind>([
   ["torch.nn.Bilinear", "logits"],
   ["torch.nn.LazyLinear", "logits"],
 ]);
-// Shape and dtype changes that keep what the values mean.
-const PASS_METHODS = new Set([
+// Shape and dtype changes: the values, and so a name describing them, stay what they were.
+const SHAPE_METHODS = [
   "squeeze",
   "unsqueeze",
   "view",
@@ -71,9 +71,9 @@ const PASS_METHODS = new Set([
   "double",
   "to",
   "contiguous",
-  "clamp",
-  "clip",
-]);
+];
+// ... and clamping, which keeps what the values mean (not what a name says).
+const PASS_METHODS = new Set([...SHAPE_METHODS, "clamp", "clip"]);
 const PASS_FUNCTIONS = ["torch.squeeze", "torch.flatten", "torch.clamp", "torch.clip"];
 const MODULE_CHAIN = new Set(["to", "cuda", "cpu", "eval", "train", "float", "half", "double"]);
 
@@ -247,17 +247,7 @@ const NAMED: [RegExp, Kind][] = [
   [/^logits?$|_logits?$|^logits?_/i, "logits"],
   [/^(probs?|probas?|probabilities|y_prob|y_proba)$|_probs?$|_probas?$|^probs?_/i, "prob"],
 ];
-const NAME_PASS = new Set([
-  "squeeze",
-  "unsqueeze",
-  "view",
-  "reshape",
-  "flatten",
-  "float",
-  "double",
-  "to",
-  "contiguous",
-]);
+const NAME_PASS = new Set(SHAPE_METHODS);
 
 /** What the input's name says it holds: `logits.squeeze(1)` → logits. */
 function namedKind(node: Node): Output | undefined {
