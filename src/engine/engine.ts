@@ -153,7 +153,7 @@ export class Engine {
     const raw: RawFinding[] = [];
     const notes: string[] = [];
     const project = options.project ?? EMPTY_PROJECT;
-    const base = { path: file.path, kind, text, lines, project, wholeFile: !added };
+    const base = { path: file.path, kind, text, lines, project, wholeFile: !added, aliases };
     const isAdded = added ? (line: number) => added.has(line) : () => true;
     const runCheck = (rule: RuleMeta, ctx: CheckContext, check: Check) => {
       try {

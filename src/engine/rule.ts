@@ -1,6 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import type { PythonModel, Span } from "./python/model.js";
-import { importAliases, triggerProbe } from "./triggers.js";
+import { triggerProbe } from "./triggers.js";
 import type { FileKind, ProjectFiles, Severity } from "./types.js";
 import type { YamlModel } from "./yaml/model.js";
 
@@ -102,6 +102,8 @@ export interface CheckContext {
   isAdded(line: number): boolean;
   /** True when the whole file is being reviewed (no diff). */
   wholeFile: boolean;
+  /** Import aliases of the file (`tts` → `train_test_split`), as the engine read them to wake rules. */
+  aliases: ReadonlyMap<string, string>;
   report(target: ReportTarget, options?: ReportOptions): void;
 }
 
@@ -112,19 +114,12 @@ export function defineCheck(check: Check): Check {
   return check;
 }
 
-const aliasCache = new WeakMap<CheckContext, ReadonlyMap<string, string>>();
-
 /**
  * True when line `line` (1-based) matches one of the rule's triggers, reading import aliases the
  * way the engine does when it wakes rules (`tts(X, y)` matches a `train_test_split` trigger). A
  * check reports on such lines, so a finding never lands where no trigger could have woken it.
  */
 export function onTriggerLine(ctx: CheckContext, line: number): boolean {
-  let aliases = aliasCache.get(ctx);
-  if (!aliases) {
-    aliases = ctx.kind === "python" ? importAliases(ctx.text) : new Map<string, string>();
-    aliasCache.set(ctx, aliases);
-  }
-  const probe = triggerProbe([ctx.lines[line - 1] ?? ""], aliases);
+  const probe = triggerProbe([ctx.lines[line - 1] ?? ""], ctx.aliases);
   return ctx.rule.triggers.some((t) => t.test(probe));
 }

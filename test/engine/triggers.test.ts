@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
 import { loadRules } from "../../src/engine/load-rules.js";
 import { type CheckContext, onTriggerLine } from "../../src/engine/rule.js";
-import { importedRoots, mayImport, requiredLiterals } from "../../src/engine/triggers.js";
+import { importAliases, importedRoots, mayImport, requiredLiterals } from "../../src/engine/triggers.js";
 import { prepareCase } from "../helpers/cases.js";
 
 describe("literal prefilters for triggers", () => {
@@ -105,6 +105,7 @@ describe("onTriggerLine for checks", () => {
       kind: "python",
       text,
       lines: text.split("\n"),
+      aliases: importAliases(text),
       rule: { triggers: [/\baccuracy_score\s*\(/] },
     } as unknown as CheckContext;
     expect(onTriggerLine(ctx, 2)).toBe(true);

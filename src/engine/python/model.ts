@@ -583,11 +583,10 @@ export class PythonModel {
 
   /** True when the file imports any module matching the patterns (`torch`, `lightning.**`). */
   importsModule(...patterns: string[]): boolean {
-    for (const target of [...this.imports.values(), ...this.starImports]) {
-      for (const p of patterns) {
-        if (target === p || target.startsWith(`${p}.`) || anyNameMatches(target, [p])) return true;
-      }
-    }
+    const matches = (target: string) =>
+      patterns.some((p) => target === p || target.startsWith(`${p}.`) || anyNameMatches(target, [p]));
+    for (const target of this.imports.values()) if (matches(target)) return true;
+    for (const target of this.starImports) if (matches(target)) return true;
     return false;
   }
 
