@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: captured request bodies are free-form JSON
 import nock from "nock";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   API,
   addedPatch,
@@ -20,33 +20,11 @@ import {
   RULE,
   type Scenario,
   SECRET,
-  sharedEngine,
   TOKEN,
+  useMockedGitHub,
 } from "./harness.js";
 
-let unmatched: string[] = [];
-const onNoMatch = (req: { method?: string; path?: string; options?: { method?: string; path?: string } }) => {
-  unmatched.push(`${req.method ?? req.options?.method} ${req.path ?? req.options?.path}`);
-};
-
-beforeAll(async () => {
-  await sharedEngine();
-});
-
-beforeEach(() => {
-  unmatched = [];
-  nock.disableNetConnect();
-  nock.emitter.on("no match", onNoMatch);
-});
-
-afterEach(() => {
-  nock.emitter.removeListener("no match", onNoMatch);
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  nock.enableNetConnect();
-  expect(pending).toEqual([]);
-  expect(unmatched).toEqual([]);
-});
+useMockedGitHub();
 
 async function run(
   s: Scenario,

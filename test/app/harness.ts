@@ -35,19 +35,34 @@ export const sharedEngine = () => {
   return engine;
 };
 
-/** Test-file lifecycle: the engine loaded once, no real network, and every nock answer used. */
+/**
+ * Test-file lifecycle: the engine loaded once, no real network, every nock answer used, and no
+ * request the mocks did not expect (the app may swallow that error, so it is collected here).
+ */
 export function useMockedGitHub(): void {
+  let unmatched: string[] = [];
+  const onNoMatch = (req: {
+    method?: string;
+    path?: string;
+    options?: { method?: string; path?: string };
+  }) => {
+    unmatched.push(`${req.method ?? req.options?.method} ${req.path ?? req.options?.path}`);
+  };
   beforeAll(async () => {
     await sharedEngine();
   });
   beforeEach(() => {
+    unmatched = [];
     nock.disableNetConnect();
+    nock.emitter.on("no match", onNoMatch);
   });
   afterEach(() => {
+    nock.emitter.removeListener("no match", onNoMatch);
     const pending = nock.pendingMocks();
     nock.cleanAll();
     nock.enableNetConnect();
     expect(pending).toEqual([]);
+    expect(unmatched).toEqual([]);
   });
 }
 

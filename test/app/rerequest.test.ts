@@ -1,5 +1,5 @@
 import nock from "nock";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   API,
   checkRunPayload,
@@ -12,19 +12,10 @@ import {
   mockPosting,
   mockReview,
   REPO_PATH,
-  sharedEngine,
+  useMockedGitHub,
 } from "./harness.js";
 
-beforeAll(async () => {
-  await sharedEngine();
-});
-beforeEach(() => nock.disableNetConnect());
-afterEach(() => {
-  const pending = nock.pendingMocks();
-  nock.cleanAll();
-  nock.enableNetConnect();
-  expect(pending).toEqual([]);
-});
+useMockedGitHub();
 
 const openPulls = (sha: string) => [
   {
